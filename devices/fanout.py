@@ -1,0 +1,168 @@
+"""Fan-out of one schedule occurrence: a result row per device, then one task per row.
+
+The unique (device, schedule, scheduled_for) constraint makes creating rows idempotent, and
+`published_at` records which rows reached the broker, so a crash at any point is repaired by
+running the same two steps again: nothing is lost and no row is created twice. A message
+published just before a crash may be published again on recovery; the task claims its row
+atomically (`queued` → `running`), so a device is still collected once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from devices.choices import TERMINAL_RESULT_STATUSES
+from devices.choices import DeviceBackupResultStatusChoices as Status
+from devices.models import Device, DeviceBackupResult
+from devices.routing import COLLECT_TASK
+
+logger = logging.getLogger(__name__)
+
+PUBLISH_BATCH = 1000  # messages per broker round trip and per bookkeeping UPDATE
+
+
+@dataclass(frozen=True, kw_only=True)
+class Occurrence:
+    """One firing of a schedule at a UTC instant."""
+
+    schedule_id: int
+    scheduled_for: datetime
+    is_catchup: bool = False
+    manual: bool = False
+
+
+def scheduled_devices(schedule_id: int) -> QuerySet[Device]:
+    """The devices an occurrence of the schedule backs up: enabled and assigned to it."""
+    return Device.objects.filter(backup_schedule_id=schedule_id, enabled=True)
+
+
+def create_results(
+    occurrence: Occurrence, devices: QuerySet[Device], *, status: str = Status.QUEUED
+) -> int:
+    """Insert one result row per device for the occurrence, skipping rows that exist.
+
+    One INSERT … SELECT, whatever the fleet size. Returns how many rows were new.
+    """
+    now = timezone.now()
+    finished = now if status in TERMINAL_RESULT_STATUSES else None
+    error = "occurrence older than the restart window" if status == Status.MISSED_WINDOW else ""
+    device_sql, device_params = devices.values("id").query.sql_with_params()
+    table = DeviceBackupResult._meta.db_table
+    sql = (
+        f"INSERT INTO {table} (device_id, schedule_id, scheduled_for, status, is_catchup, "
+        f"manual, queued_at, finished_at, error) "
+        f"SELECT d.id, %s, %s, %s, %s, %s, %s, %s, %s FROM ({device_sql}) d WHERE 1=1 "
+        f"ON CONFLICT (device_id, schedule_id, scheduled_for) DO NOTHING"
+    )
+    params = [
+        occurrence.schedule_id, occurrence.scheduled_for, status, occurrence.is_catchup,
+        occurrence.manual, now, finished, error,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *device_params])
+        created = cursor.rowcount
+    return max(created, 0)
+
+
+def collect_payload(row: dict[str, object]) -> str:
+    """The JSON string argument of `device.collect` (DESIGN.md, "Queues")."""
+    scheduled_for = row["scheduled_for"]
+    assert isinstance(scheduled_for, datetime)
+    return json.dumps(
+        {
+            "result_id": row["id"],
+            "device_id": row["device_id"],
+            "device_name": row["device__name"],
+            "ip_address": row["device__ip_address"],
+            "schedule_id": row["schedule_id"],
+            "scheduled_for": scheduled_for.astimezone(UTC).isoformat().replace(
+                "+00:00", "Z"
+            ),
+            "is_catchup": row["is_catchup"],
+            "manual": row["manual"],
+            "collection_group": row["device__collection_group__slug"],
+        },
+        separators=(",", ":"),
+    )
+
+
+def _pending_batches(occurrence: Occurrence) -> Iterator[list[dict[str, object]]]:
+    last_id = 0
+    base = DeviceBackupResult.objects.filter(
+        schedule_id=occurrence.schedule_id,
+        scheduled_for=occurrence.scheduled_for,
+        status=Status.QUEUED,
+        published_at__isnull=True,
+    ).order_by("id")
+    while True:
+        rows = list(
+            base.filter(id__gt=last_id).values(
+                "id", "device_id", "schedule_id", "scheduled_for", "is_catchup", "manual",
+                "device__name", "device__ip_address", "device__collection_group__slug",
+            )[:PUBLISH_BATCH]
+        )
+        if not rows:
+            return
+        yield rows
+        last_id = int(rows[-1]["id"])  # type: ignore[call-overload]
+
+
+def publish_pending(
+    occurrence: Occurrence, *, may_publish: Callable[[], bool] = lambda: True
+) -> int:
+    """Publish every unpublished row of the occurrence, batch by batch; returns the count.
+
+    `may_publish` is asked before each batch (the beat passes "do I still hold the lock"):
+    when it says no, publishing stops at once and the rest waits for the next leader.
+    """
+    from project.celery import app
+
+    published = 0
+    with app.producer_or_acquire() as producer:
+        for rows in _pending_batches(occurrence):
+            if not may_publish():
+                logger.warning(
+                    "publishing stopped: schedule=%s occurrence=%s published=%d",
+                    occurrence.schedule_id, occurrence.scheduled_for.isoformat(), published,
+                )
+                return published
+            for row in rows:
+                app.send_task(COLLECT_TASK, args=[collect_payload(row)], producer=producer)
+            DeviceBackupResult.objects.filter(id__in=[r["id"] for r in rows]).update(
+                published_at=timezone.now()
+            )
+            published += len(rows)
+    return published
+
+
+def enqueue_occurrence(
+    occurrence: Occurrence,
+    devices: QuerySet[Device] | None = None,
+    *,
+    may_publish: Callable[[], bool] = lambda: True,
+) -> tuple[int, int]:
+    """Create the occurrence's rows (committed first), then publish them.
+
+    Returns (rows created now, messages published now).
+    """
+    if devices is None:
+        devices = scheduled_devices(occurrence.schedule_id)
+    with transaction.atomic():
+        created = create_results(occurrence, devices)
+    published = publish_pending(occurrence, may_publish=may_publish)
+    return created, published
+
+
+def record_missed(occurrence: Occurrence) -> int:
+    """Record a `missed_window` result for every scheduled device; returns the new rows."""
+    return create_results(
+        occurrence, scheduled_devices(occurrence.schedule_id), status=Status.MISSED_WINDOW
+    )

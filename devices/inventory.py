@@ -1,0 +1,314 @@
+"""Inventory import: validate a whole YAML inventory, then upsert it by name in one transaction."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+from devices.models import CollectionGroup, Device, DeviceGroup
+from schedules.models import BackupSchedule
+
+SECTIONS = ("collection_groups", "device_groups", "schedules", "devices")
+SCHEDULE_KEYS = {
+    "name", "schedule_type", "hour", "minute", "day_of_week", "day_of_month",
+    "cron_expression", "enabled",
+}
+DEVICE_KEYS = {
+    "name", "ip_address", "enabled", "device_group", "collection_group", "backup_schedule",
+    "backup_method",
+}
+DEVICE_GROUP_KEYS = {"name", "user_groups"}
+COLLECTION_GROUP_KEYS = {"name", "slug", "concurrency_limit"}
+
+
+class InventoryError(Exception):
+    """The inventory cannot be imported; `errors` lists one located message per problem."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+@dataclass
+class ImportReport:
+    """Counts per section of what the import created, updated or left unchanged."""
+
+    counts: dict[str, Counter[str]] = field(
+        default_factory=lambda: {s: Counter() for s in SECTIONS}
+    )
+
+    def add(self, section: str, outcome: str) -> None:
+        self.counts[section][outcome] += 1
+
+    def summary(self) -> str:
+        parts = []
+        for section in SECTIONS:
+            c = self.counts[section]
+            parts.append(
+                f"{section}: {c['created']} created, {c['updated']} updated, "
+                f"{c['unchanged']} unchanged"
+            )
+        return "; ".join(parts)
+
+    @property
+    def changed(self) -> bool:
+        return any(c["created"] or c["updated"] for c in self.counts.values())
+
+
+def load_inventory_file(path: str | Path) -> dict[str, Any]:
+    """Parse the YAML file into a mapping; raise InventoryError naming the file on failure."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InventoryError([f"{path}: file not found"]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", exc)
+        raise InventoryError([f"{path}: invalid YAML{where}: {problem}"]) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InventoryError([f"{path}: expected a mapping with sections {', '.join(SECTIONS)}"])
+    return data
+
+
+class _Importer:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.errors: list[str] = []
+        self.report = ImportReport()
+
+    # -- helpers -----------------------------------------------------------
+    def _records(self, section: str) -> list[tuple[str, dict[str, Any]]]:
+        raw = self.data.get(section) or []
+        if not isinstance(raw, list):
+            self.errors.append(f"{section}: expected a list")
+            return []
+        out = []
+        for index, item in enumerate(raw):
+            if section == "collection_groups" and isinstance(item, str):
+                item = {"name": item}
+            if not isinstance(item, dict):
+                self.errors.append(f"{section}[{index}]: expected a mapping, got {item!r}")
+                continue
+            name = item.get("name")
+            label = f"{section}[{index}] ({name})" if name else f"{section}[{index}]"
+            if not isinstance(name, str) or not name.strip():
+                self.errors.append(f"{label}: name: required, a non-empty string")
+                continue
+            out.append((label, item))
+        return out
+
+    def _unknown_keys(self, label: str, item: dict[str, Any], allowed: set[str]) -> bool:
+        unknown = sorted(set(item) - allowed)
+        for key in unknown:
+            allowed_text = ", ".join(sorted(allowed))
+            self.errors.append(f"{label}: {key}: unknown field (allowed: {allowed_text})")
+        return bool(unknown)
+
+    def _duplicates(self, section: str, records: list[tuple[str, dict[str, Any]]]) -> None:
+        seen: set[str] = set()
+        for label, item in records:
+            if item["name"] in seen:
+                self.errors.append(f"{label}: name: appears twice in {section}")
+            seen.add(item["name"])
+
+    def _validation_errors(self, label: str, exc: ValidationError) -> None:
+        for fname, messages in exc.message_dict.items():
+            where = "record" if fname == "__all__" else fname
+            for message in messages:
+                self.errors.append(f"{label}: {where}: {message}")
+
+    def _validate(self, section: str, label: str, obj: models.Model, exclude: list[str]) -> None:
+        try:
+            obj.full_clean(exclude=exclude, validate_unique=False)
+        except ValidationError as exc:
+            self._validation_errors(label, exc)
+
+    @staticmethod
+    def _changes(obj: models.Model, values: dict[str, Any]) -> bool:
+        changed = False
+        for key, value in values.items():
+            if getattr(obj, key) != value:
+                setattr(obj, key, value)
+                changed = True
+        return changed
+
+    # -- sections ----------------------------------------------------------
+    def run(self) -> ImportReport:
+        unknown = sorted(set(self.data) - set(SECTIONS))
+        for key in unknown:
+            self.errors.append(f"{key}: unknown section (allowed: {', '.join(SECTIONS)})")
+        collection = self._collection_groups()
+        device_groups = self._device_groups()
+        schedules = self._schedules()
+        self._devices(collection, device_groups, schedules)
+        if self.errors:
+            raise InventoryError(self.errors)
+        return self.report
+
+    def _collection_groups(self) -> dict[str, CollectionGroup]:
+        records = self._records("collection_groups")
+        self._duplicates("collection_groups", records)
+        existing = {g.name: g for g in CollectionGroup.objects.all()}
+        for label, item in records:
+            if self._unknown_keys(label, item, COLLECTION_GROUP_KEYS):
+                continue
+            obj = existing.get(item["name"]) or CollectionGroup(name=item["name"])
+            created = obj.pk is None
+            values = {k: v for k, v in item.items() if k != "name"}
+            changed = self._changes(obj, values)
+            if not obj.slug:
+                from django.utils.text import slugify
+
+                obj.slug = slugify(obj.name) or "group"
+            before = len(self.errors)
+            self._validate("collection_groups", label, obj, exclude=[])
+            if len(self.errors) == before and (created or changed):
+                obj.save()
+            self.report.add("collection_groups", "created" if created else
+                            "updated" if changed else "unchanged")
+            existing[obj.name] = obj
+        return existing
+
+    def _device_groups(self) -> dict[str, DeviceGroup]:
+        records = self._records("device_groups")
+        self._duplicates("device_groups", records)
+        existing = {g.name: g for g in DeviceGroup.objects.prefetch_related("user_groups")}
+        for label, item in records:
+            if self._unknown_keys(label, item, DEVICE_GROUP_KEYS):
+                continue
+            wanted = item.get("user_groups") or []
+            if not isinstance(wanted, list) or not all(isinstance(g, str) and g for g in wanted):
+                self.errors.append(f"{label}: user_groups: expected a list of group names")
+                continue
+            obj = existing.get(item["name"])
+            created = obj is None
+            if obj is None:
+                obj = DeviceGroup(name=item["name"])
+                self._validate("device_groups", label, obj, exclude=[])
+                obj.save()
+                current: set[str] = set()
+            else:
+                current = {g.name for g in obj.user_groups.all()}
+            changed = set(wanted) != current
+            if changed:
+                groups = [Group.objects.get_or_create(name=n)[0] for n in wanted]
+                obj.user_groups.set(groups)
+            self.report.add("device_groups", "created" if created else
+                            "updated" if changed else "unchanged")
+            existing[obj.name] = obj
+        return existing
+
+    def _schedules(self) -> dict[str, BackupSchedule]:
+        records = self._records("schedules")
+        self._duplicates("schedules", records)
+        existing = {s.name: s for s in BackupSchedule.objects.all()}
+        for label, item in records:
+            if self._unknown_keys(label, item, SCHEDULE_KEYS):
+                continue
+            obj = existing.get(item["name"])
+            created = obj is None
+            if obj is None:
+                obj = BackupSchedule(name=item["name"])
+            values = {k: v for k, v in item.items() if k != "name"}
+            if "cron_expression" in values and values["cron_expression"] is None:
+                values["cron_expression"] = ""
+            type_errors = [
+                k for k in ("hour", "minute", "day_of_week", "day_of_month")
+                if k in values and values[k] is not None
+                and (not isinstance(values[k], int) or isinstance(values[k], bool))
+            ]
+            if "enabled" in values and not isinstance(values["enabled"], bool):
+                type_errors.append("enabled")
+            for key in type_errors:
+                self.errors.append(f"{label}: {key}: expected "
+                                   f"{'true or false' if key == 'enabled' else 'a whole number'}, "
+                                   f"got {values[key]!r}")
+            if type_errors:
+                continue
+            changed = self._changes(obj, values)
+            before = len(self.errors)
+            self._validate("schedules", label, obj, exclude=[])
+            if len(self.errors) == before and (created or changed):
+                obj.save()
+            self.report.add("schedules", "created" if created else
+                            "updated" if changed else "unchanged")
+            existing[obj.name] = obj
+        return existing
+
+    def _devices(
+        self,
+        collection: dict[str, CollectionGroup],
+        device_groups: dict[str, DeviceGroup],
+        schedules: dict[str, BackupSchedule],
+    ) -> None:
+        records = self._records("devices")
+        self._duplicates("devices", records)
+        existing = {d.name: d for d in Device.objects.all()}
+        refs = (
+            ("device_group", device_groups, "device group"),
+            ("collection_group", collection, "collection group"),
+            ("backup_schedule", schedules, "schedule"),
+        )
+        for label, item in records:
+            if self._unknown_keys(label, item, DEVICE_KEYS):
+                continue
+            values: dict[str, Any] = {
+                "ip_address": item.get("ip_address"),
+                "enabled": item.get("enabled", True),
+                "backup_method": item.get("backup_method", "") or "",
+            }
+            if not isinstance(values["enabled"], bool):
+                self.errors.append(f"{label}: enabled: expected true or false, "
+                                   f"got {values['enabled']!r}")
+                continue
+            bad_ref = False
+            for key, known, what in refs:
+                ref = item.get(key)
+                if ref is None:
+                    values[key] = None
+                elif not isinstance(ref, str) or ref not in known:
+                    self.errors.append(f"{label}: {key}: unknown {what} {ref!r}")
+                    bad_ref = True
+                else:
+                    values[key] = known[ref]
+            if bad_ref:
+                continue
+            obj = existing.get(item["name"])
+            created = obj is None
+            if obj is None:
+                obj = Device(name=item["name"])
+            changed = self._changes(obj, values)
+            before = len(self.errors)
+            self._validate("devices", label, obj, exclude=[])
+            if len(self.errors) == before and (created or changed):
+                obj.save()
+            self.report.add("devices", "created" if created else
+                            "updated" if changed else "unchanged")
+
+
+def import_inventory(data: dict[str, Any], *, dry_run: bool = False) -> ImportReport:
+    """Validate and upsert a parsed inventory; all-or-nothing. Raises InventoryError."""
+
+    class _DryRun(Exception):
+        pass
+
+    importer = _Importer(data)
+    try:
+        with transaction.atomic():
+            report = importer.run()
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return report

@@ -1,0 +1,13 @@
+"""The Celery application (`project.celery:app`) shared by workers, the beat and the web."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+
+app = Celery("devicevault")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,189 @@
+"""Loads and validates the DeviceVault YAML configuration and the environment, once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_PATH = BASE_DIR / "config" / "config.yaml"
+
+DEFAULT_RESTART_WINDOW = 120  # minutes
+DEFAULT_LOCK_TTL = 180  # seconds
+MIN_LOCK_TTL = 3  # seconds; renewal runs every third of the TTL
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line naming the file and the dotted key."""
+
+    def __init__(self, path: Path | str, key: str | None, message: str) -> None:
+        self.path = str(path)
+        self.key = key
+        self.message = message
+        where = f"{self.path}: {key}: " if key else f"{self.path}: "
+        super().__init__(f"configuration error: {where}{message}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SchedulerConfig:
+    """The `scheduler:` section."""
+
+    enabled: bool = True
+    restart_window_minutes: int = DEFAULT_RESTART_WINDOW
+    lock_ttl_seconds: int = DEFAULT_LOCK_TTL
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """Everything the processes read from the YAML file and the environment."""
+
+    path: str
+    display_timezone: str
+    scheduler: SchedulerConfig
+    redis_url: str
+    redis_configured: bool
+    database_url: str | None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.display_timezone)
+
+
+_SCHEDULER_KEYS: dict[str, tuple[type, int | None, int | None]] = {
+    # key: (type, minimum, maximum)
+    "enabled": (bool, None, None),
+    "restart_window_minutes": (int, 0, 60 * 24 * 366),
+    "lock_ttl_seconds": (int, MIN_LOCK_TTL, 86_400),
+}
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__ if value is not None else "nothing"
+
+
+def _check_timezone(path: Path | str, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(path, key, f"expected an IANA timezone name, got {value!r}")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(path, key, f"unknown timezone {value!r}") from None
+    return value
+
+
+def _parse_scheduler(path: Path | str, raw: Any) -> SchedulerConfig:
+    if raw is None:
+        return SchedulerConfig()
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "scheduler", f"expected a mapping, got {_type_name(raw)}")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        dotted = f"scheduler.{key}"
+        if key not in _SCHEDULER_KEYS:
+            known = ", ".join(sorted(_SCHEDULER_KEYS))
+            raise ConfigError(path, dotted, f"unknown key (known keys: {known})")
+        kind, low, high = _SCHEDULER_KEYS[key]
+        # bool is a subclass of int: refuse `true` where a number is expected.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigError(
+                path, dotted, f"expected {'a boolean' if kind is bool else 'an integer'}, "
+                f"got {value!r} ({_type_name(value)})"
+            )
+        if low is not None and value < low:
+            raise ConfigError(path, dotted, f"must be at least {low}, got {value}")
+        if high is not None and value > high:
+            raise ConfigError(path, dotted, f"must be at most {high}, got {value}")
+        values[key] = value
+    return SchedulerConfig(**values)
+
+
+def redis_url_from_env(env: dict[str, str]) -> tuple[str, bool]:
+    """The Redis URL and whether anything in the environment chose it."""
+    if env.get("REDIS_URL"):
+        return env["REDIS_URL"], True
+    configured = any(env.get(k) for k in ("REDIS_HOST", "REDIS_PORT", "REDIS_DB"))
+    host = env.get("REDIS_HOST") or "localhost"
+    port = env.get("REDIS_PORT") or "6379"
+    db = env.get("REDIS_DB") or "0"
+    for key, value in (("REDIS_PORT", port), ("REDIS_DB", db)):
+        if not value.isdigit():
+            raise ConfigError("environment", key, f"expected a whole number, got {value!r}")
+    return f"redis://{host}:{port}/{db}", configured
+
+
+def load_config(path: str | Path | None = None, env: dict[str, str] | None = None) -> Config:
+    """Read the YAML file named by DEVICEVAULT_CONFIG (or `path`) and the environment."""
+    env = dict(os.environ) if env is None else env
+    if path is None:
+        path = env.get("DEVICEVAULT_CONFIG") or DEFAULT_CONFIG_PATH
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, None, "file not found (set DEVICEVAULT_CONFIG)") from None
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot read: {exc.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(path, None, f"invalid YAML{where}: {problem}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(path, None, f"expected a mapping at the top, got {_type_name(raw)}")
+    known = {"display_timezone", "scheduler"}
+    for key in raw:
+        if key not in known:
+            names = ", ".join(sorted(known))
+            raise ConfigError(path, str(key), f"unknown key (known keys: {names})")
+
+    tz_name = _check_timezone(path, "display_timezone", raw.get("display_timezone", "UTC"))
+    if env.get("DEVICEVAULT_DISPLAY_TIMEZONE"):
+        tz_name = _check_timezone(
+            "environment", "DEVICEVAULT_DISPLAY_TIMEZONE", env["DEVICEVAULT_DISPLAY_TIMEZONE"]
+        )
+    scheduler = _parse_scheduler(path, raw.get("scheduler"))
+    redis_url, redis_configured = redis_url_from_env(env)
+    database_url = env.get("DATABASE_URL") or None
+    if database_url and database_url.split(":", 1)[0] not in {
+        "postgres", "postgresql", "sqlite", "pgsql", "postgis"
+    }:
+        raise ConfigError("environment", "DATABASE_URL", "expected a postgres:// or sqlite:// URL")
+    return Config(
+        path=str(path),
+        display_timezone=tz_name,
+        scheduler=scheduler,
+        redis_url=redis_url,
+        redis_configured=redis_configured,
+        database_url=database_url,
+    )
+
+
+def main() -> int:
+    """`python -m project.config`: validate the configuration, print one line, exit 0 or 2."""
+    import sys
+
+    try:
+        cfg = load_config()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(
+        f"configuration ok: {cfg.path} (display_timezone={cfg.display_timezone}, "
+        f"scheduler.enabled={cfg.scheduler.enabled}, "
+        f"restart_window_minutes={cfg.scheduler.restart_window_minutes}, "
+        f"lock_ttl_seconds={cfg.scheduler.lock_ttl_seconds})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,19 @@
+"""URL routes: admin, the API, health and metrics, and the single-page app."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+
+from project import views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", views.healthz, name="healthz"),
+    path("api/", include("project.api_urls")),
+    re_path(
+        r"^(?:login|devices(?:/\d+/edit)?|vaultadmin/schedule-calendar)?/?$",
+        views.spa,
+        name="spa",
+    ),
+]

@@ -1,0 +1,1 @@
+"""Backup schedules: model, recurrence maths, services, admin and API; knows nothing of devices."""

@@ -1,0 +1,98 @@
+"""Writes to backup schedules: create, update, recompute the next-run cache, announce changes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from schedules.models import BackupSchedule
+
+logger = logging.getLogger(__name__)
+
+# Redis counter the beat compares on every tick to notice edits within seconds.
+SCHEDULES_VERSION_KEY = "devicevault:schedules:version"
+
+_redis_client: redis.Redis | None = None
+
+
+def redis_client() -> redis.Redis:
+    """One shared Redis client for the web and workers (the beat keeps its own)."""
+    global _redis_client
+    if _redis_client is None:
+        _redis_client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5
+        )
+    return _redis_client
+
+
+def announce_schedules_changed() -> None:
+    """Bump the change marker once the surrounding transaction commits (never before)."""
+
+    def bump() -> None:
+        try:
+            redis_client().incr(SCHEDULES_VERSION_KEY)
+        except redis.RedisError as exc:
+            # The beat's periodic full reload is the safety net for a lost bump.
+            logger.warning("could not bump %s: %s", SCHEDULES_VERSION_KEY, exc)
+
+    transaction.on_commit(bump)
+
+
+def refresh_schedule_fields(schedule: BackupSchedule, *, now: datetime | None = None) -> None:
+    """Set the derived fields of an unsaved schedule: `next_run_at` and `active_since`."""
+    now = now or timezone.now()
+    schedule.next_run_at = schedule.next_run_after(now)
+    if not schedule.enabled:
+        schedule.active_since = None
+    elif schedule.active_since is None:
+        schedule.active_since = now
+
+
+def schedule_create(**fields: Any) -> BackupSchedule:
+    """Validate and store a new schedule."""
+    schedule = BackupSchedule(**fields)
+    schedule.full_clean()
+    schedule.save()
+    return schedule
+
+
+def schedule_update(*, schedule: BackupSchedule, data: dict[str, Any]) -> BackupSchedule:
+    """Validate and store changes to an existing schedule."""
+    for key, value in data.items():
+        setattr(schedule, key, value)
+    schedule.full_clean()
+    schedule.save()
+    return schedule
+
+
+def schedules_set_enabled(*, schedules: Iterable[BackupSchedule], enabled: bool) -> int:
+    """Enable or disable several schedules (admin actions); returns how many changed."""
+    changed = 0
+    with transaction.atomic():
+        for schedule in schedules:
+            if schedule.enabled != enabled:
+                schedule.enabled = enabled
+                schedule.save()  # the pre_save signal refreshes the derived fields
+                changed += 1
+    return changed
+
+
+def recompute_next_runs(*, now: datetime | None = None) -> int:
+    """Recompute every schedule's `next_run_at` cache (after bulk updates); returns the count."""
+    now = now or timezone.now()
+    updated = 0
+    for schedule in BackupSchedule.objects.all():
+        value = schedule.next_run_after(now)
+        if value != schedule.next_run_at:
+            BackupSchedule.objects.filter(pk=schedule.pk).update(next_run_at=value)
+            updated += 1
+    if updated:
+        announce_schedules_changed()
+    return updated
