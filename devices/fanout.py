@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -26,7 +27,9 @@ from devices.routing import COLLECT_TASK
 
 logger = logging.getLogger(__name__)
 
-PUBLISH_BATCH = 1000  # messages per broker round trip and per bookkeeping UPDATE
+# Messages per broker round trip and per bookkeeping UPDATE.
+PUBLISH_BATCH = int(os.environ.get("DEVICEVAULT_PUBLISH_BATCH", "1000"))
+MISSED_ERROR = "occurrence older than the restart window; not collected"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,7 +56,7 @@ def create_results(
     """
     now = timezone.now()
     finished = now if status in TERMINAL_RESULT_STATUSES else None
-    error = "occurrence older than the restart window" if status == Status.MISSED_WINDOW else ""
+    error = MISSED_ERROR if status == Status.MISSED_WINDOW else ""
     device_sql, device_params = devices.values("id").query.sql_with_params()
     table = DeviceBackupResult._meta.db_table
     sql = (
@@ -94,13 +97,14 @@ def collect_payload(row: dict[str, object]) -> str:
     )
 
 
+def _unpublished() -> QuerySet[DeviceBackupResult]:
+    return DeviceBackupResult.objects.filter(status=Status.QUEUED, published_at__isnull=True)
+
+
 def _pending_batches(occurrence: Occurrence) -> Iterator[list[dict[str, object]]]:
     last_id = 0
-    base = DeviceBackupResult.objects.filter(
-        schedule_id=occurrence.schedule_id,
-        scheduled_for=occurrence.scheduled_for,
-        status=Status.QUEUED,
-        published_at__isnull=True,
+    base = _unpublished().filter(
+        schedule_id=occurrence.schedule_id, scheduled_for=occurrence.scheduled_for
     ).order_by("id")
     while True:
         rows = list(
@@ -162,7 +166,43 @@ def enqueue_occurrence(
 
 
 def record_missed(occurrence: Occurrence) -> int:
-    """Record a `missed_window` result for every scheduled device; returns the new rows."""
-    return create_results(
-        occurrence, scheduled_devices(occurrence.schedule_id), status=Status.MISSED_WINDOW
+    """Record the occurrence as `missed_window` for every scheduled device; returns the rows.
+
+    Rows the occurrence already has but never published are missed too: they were never
+    sent, and now it is too late.
+    """
+    with transaction.atomic():
+        created = create_results(
+            occurrence, scheduled_devices(occurrence.schedule_id), status=Status.MISSED_WINDOW
+        )
+        expired = _unpublished().filter(
+            schedule_id=occurrence.schedule_id, scheduled_for=occurrence.scheduled_for
+        ).update(status=Status.MISSED_WINDOW, finished_at=timezone.now(), error=MISSED_ERROR)
+    return created + expired
+
+
+def repair_stranded(
+    *, now: datetime, window: timedelta, older_than: datetime,
+    may_publish: Callable[[], bool] = lambda: True,
+) -> int:
+    """Publish rows left unpublished by a crash (queued before `older_than`, occurrence still
+    within the restart window); rows whose occurrence is older become `missed_window`.
+    Returns how many messages were published."""
+    stranded = _unpublished().filter(queued_at__lt=older_than)
+    stranded.filter(scheduled_for__lt=now - window).update(
+        status=Status.MISSED_WINDOW, finished_at=now, error=MISSED_ERROR
     )
+    occurrences = (
+        stranded.filter(scheduled_for__gte=now - window)
+        .values_list("schedule_id", "scheduled_for", "manual")
+        .distinct()
+    )
+    published = 0
+    for schedule_id, scheduled_for, manual in occurrences:
+        occurrence = Occurrence(schedule_id=schedule_id, scheduled_for=scheduled_for,
+                                manual=manual)
+        count = publish_pending(occurrence, may_publish=may_publish)
+        logger.warning("republished stranded rows: schedule=%s occurrence=%s published=%d",
+                       schedule_id, scheduled_for.isoformat(), count)
+        published += count
+    return published

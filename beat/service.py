@@ -1,0 +1,267 @@
+"""The beat's engine: leadership, the agenda of due occurrences, catch-up and fan-out.
+
+`BackupScheduler` (beat/scheduler.py) only hands Celery's loop to this class. It talks to
+Redis (the lock, the change marker), to the database (schedules, SchedulerState, results)
+and, through devices.fanout, to the broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import close_old_connections
+
+from beat.agenda import Agenda, ScheduleSpec
+from beat.catchup import plan_catchup
+from beat.lock import LeaderLock
+from beat.models import SchedulerState
+from devices.fanout import Occurrence, enqueue_occurrence, record_missed, repair_stranded
+from schedules.models import BackupSchedule
+from schedules.recurrence import RecurrenceError
+from schedules.services import SCHEDULES_VERSION_KEY
+
+logger = logging.getLogger("beat")
+
+STANDBY_POLL = 2.0  # seconds between a standby's attempts to take the lock
+MAX_SLEEP = 1.0  # seconds; the change marker is read at least this often
+FULL_RELOAD_EVERY = 60.0  # seconds; safety net for a lost change-marker bump
+STRANDED_SWEEP_EVERY = 60.0  # seconds between sweeps for rows left unpublished
+ERROR_BACKOFF = 2.0  # seconds to wait after a database or broker error
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class BeatService:
+    """One beat process: standby until it holds the lock, then the leader's loop."""
+
+    def __init__(self) -> None:
+        cfg = settings.DEVICEVAULT
+        self.window = timedelta(minutes=cfg.scheduler.restart_window_minutes)
+        self.redis = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5,
+            health_check_interval=30,
+        )
+        self.lock = LeaderLock(self.redis, cfg.scheduler.lock_ttl_seconds)
+        self.agenda = Agenda()
+        self.leader = False
+        self.stop_requested = False
+        self._version: bytes | None = None
+        self._last_reload = 0.0
+        self._last_sweep = 0.0
+        self._horizon: datetime | None = None
+
+    # -- start and stop ------------------------------------------------------
+    def start(self) -> None:
+        """Check Redis (a failure stops the process), warn on unsafe settings, trap signals."""
+        if not settings.DEVICEVAULT.scheduler.enabled:
+            logger.warning("scheduler disabled (scheduler.enabled: false in %s); exiting",
+                           settings.DEVICEVAULT.path)
+            raise SystemExit(0)
+        try:
+            self.redis.ping()
+        except redis.RedisError as exc:
+            logger.critical("cannot reach Redis at %s: %s; the beat cannot run without its lock",
+                            _safe_url(settings.REDIS_URL), exc)
+            raise SystemExit(2) from None
+        self._warn_on_eviction_policy()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._request_stop)
+        logger.info("beat started: host=%s pid=%s ttl=%ss window=%s; waiting for the lock",
+                    socket.gethostname(), os.getpid(), self.lock.ttl_ms // 1000, self.window)
+
+    def _warn_on_eviction_policy(self) -> None:
+        try:
+            policy = self.redis.config_get("maxmemory-policy").get("maxmemory-policy")
+        except redis.RedisError:
+            logger.info("could not read Redis maxmemory-policy (CONFIG disabled?)")
+            return
+        if policy and policy != "noeviction":
+            logger.warning(
+                "UNSAFE REDIS SETTING: maxmemory-policy=%s may evict the scheduler lock key; "
+                "set maxmemory-policy noeviction", policy,
+            )
+
+    def _request_stop(self, signum: int, frame: FrameType | None) -> None:
+        logger.info("signal %s: finishing the current tick, then stopping", signum)
+        self.stop_requested = True
+
+    def shutdown(self) -> None:
+        """Publish nothing more, mark the state stopped, release the lock. Safe to repeat."""
+        was_leader, self.leader = self.leader, False
+        if was_leader:
+            try:
+                SchedulerState.objects.filter(pk=1, scheduler_pid=os.getpid()).update(
+                    is_running=False
+                )
+            except Exception as exc:  # the database may be down; the lock still goes
+                logger.warning("could not mark the scheduler stopped: %s", exc)
+            self.lock.release()
+        logger.info("beat stopped: pid=%s", os.getpid())
+
+    # -- the loop ------------------------------------------------------------
+    def tick(self) -> float:
+        """One pass of Celery's loop; returns how long to sleep."""
+        if self.stop_requested:
+            self.shutdown()
+            raise SystemExit(0)
+        if not self.leader:
+            return self._standby()
+        if not self.lock.held():
+            return self._step_down()
+        try:
+            return self._lead()
+        except Exception as exc:  # database or broker trouble: keep the lock, retry soon
+            logger.exception("tick failed: %s", exc)
+            close_old_connections()
+            return ERROR_BACKOFF
+
+    def _standby(self) -> float:
+        try:
+            acquired = self.lock.try_acquire()
+        except redis.RedisError as exc:
+            logger.warning("standby: Redis unreachable: %s", exc)
+            return STANDBY_POLL
+        if not acquired:
+            return STANDBY_POLL
+        self.lock.start_renewing()
+        self.leader = True
+        try:
+            self._become_leader()
+        except Exception:
+            logger.exception("taking over as leader failed; standing by again")
+            self._step_down()
+            return ERROR_BACKOFF
+        return 0.0
+
+    def _step_down(self) -> float:
+        self.leader = False
+        self.lock.release()
+        if self.lock.redis_unreachable:
+            logger.error("lock could not be renewed (Redis unreachable); exiting")
+            raise SystemExit(1)
+        logger.warning("lock lost: standing by")
+        return STANDBY_POLL
+
+    def _become_leader(self) -> None:
+        """Record ourselves in SchedulerState, then catch up what happened while no one led."""
+        close_old_connections()
+        now = utcnow()
+        state = SchedulerState.load()
+        SchedulerState.objects.filter(pk=1).update(
+            is_running=True, scheduler_pid=os.getpid(), scheduler_host=socket.gethostname(),
+            last_restart_at=now,
+        )
+        self._reload(now, cursor=now)
+        self._catch_up(state.last_tick, now)
+        self._repair(now, older_than=now)
+        self._horizon = now
+        SchedulerState.objects.filter(pk=1).update(last_tick=now)
+        logger.info("leading: pid=%s schedules=%d last_tick=%s", os.getpid(),
+                    len(self.agenda.specs), state.last_tick)
+
+    def _catch_up(self, last_tick: datetime | None, now: datetime) -> None:
+        for spec in self.agenda.specs.values():
+            plan = plan_catchup(spec.recurrence, last_tick=last_tick,
+                                active_since=spec.active_since, now=now, window=self.window)
+            if plan.skipped:
+                logger.warning("catch-up: schedule=%s skipped %d occurrences older than the "
+                               "newest handled", spec.id, plan.skipped)
+            for occurrence in plan.missed:
+                rows = record_missed(Occurrence(schedule_id=spec.id, scheduled_for=occurrence))
+                logger.warning("missed window: schedule=%s occurrence=%s devices=%d",
+                               spec.id, occurrence.isoformat(), rows)
+            for occurrence in plan.catchup:
+                if not self.lock.held():
+                    return
+                self._fire(spec, occurrence, is_catchup=True)
+
+    def _lead(self) -> float:
+        now = utcnow()
+        self._maybe_reload(now)
+        for spec, occurrence in self.agenda.due(now):
+            if self.stop_requested or not self.lock.held():
+                break
+            self._fire(spec, occurrence, is_catchup=False)
+            if not self.lock.held():
+                break  # cut short mid-publish: the next leader publishes the rest
+            self.agenda.done(spec.id, occurrence)
+        if not self.lock.held():
+            return self._step_down()
+        if time.monotonic() - self._last_sweep >= STRANDED_SWEEP_EVERY:
+            self._repair(now, older_than=now - timedelta(seconds=STRANDED_SWEEP_EVERY))
+        pending = self.agenda.next_due()
+        # last_tick never passes an occurrence that is still pending (say, the broker was
+        # down): a restart then catches it up instead of forgetting it.
+        tick = now if pending is None or pending > now else pending - timedelta(microseconds=1)
+        SchedulerState.objects.filter(pk=1).update(last_tick=tick)
+        self._horizon = now
+        if pending is None:
+            return MAX_SLEEP
+        return max(0.0, min(MAX_SLEEP, (pending - utcnow()).total_seconds()))
+
+    def _fire(self, spec: ScheduleSpec, occurrence: datetime, *, is_catchup: bool) -> None:
+        started = time.monotonic()
+        created, published = enqueue_occurrence(
+            Occurrence(schedule_id=spec.id, scheduled_for=occurrence, is_catchup=is_catchup),
+            may_publish=self.lock.held,
+        )
+        lateness = (utcnow() - occurrence).total_seconds()
+        next_run = spec.recurrence.next_after(occurrence)
+        BackupSchedule.objects.filter(pk=spec.id).update(last_run_at=occurrence,
+                                                        next_run_at=next_run)
+        logger.info(
+            "fan-out: schedule=%s occurrence=%s catchup=%s rows=%d published=%d "
+            "duration=%.3fs lateness=%.3fs", spec.id, occurrence.isoformat(), is_catchup,
+            created, published, time.monotonic() - started, lateness,
+        )
+
+    def _repair(self, now: datetime, *, older_than: datetime) -> None:
+        repair_stranded(now=now, window=self.window, older_than=older_than,
+                        may_publish=self.lock.held)
+        self._last_sweep = time.monotonic()
+
+    # -- schedule changes ----------------------------------------------------
+    def _maybe_reload(self, now: datetime) -> None:
+        version = self.redis.get(SCHEDULES_VERSION_KEY)
+        stale = time.monotonic() - self._last_reload >= FULL_RELOAD_EVERY
+        if version != self._version or stale:
+            self._reload(now, cursor=self._horizon or now)
+
+    def _reload(self, now: datetime, *, cursor: datetime) -> None:
+        self._version = self.redis.get(SCHEDULES_VERSION_KEY)
+        specs = []
+        tz = settings.DEVICEVAULT.display_timezone
+        for row in BackupSchedule.objects.filter(enabled=True):
+            try:
+                specs.append(ScheduleSpec(id=row.pk, name=row.name,
+                                          recurrence=row.recurrence(tz),
+                                          active_since=row.active_since))
+            except RecurrenceError as exc:
+                logger.error("schedule=%s is invalid and will not fire: %s", row.pk, exc)
+        self.agenda.load(specs, cursor=cursor)
+        self._last_reload = time.monotonic()
+        logger.debug("schedules loaded: %d", len(specs))
+
+    # -- introspection -------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        return {"leader": self.leader, "schedules": len(self.agenda.specs),
+                "next_due": self.agenda.next_due()}
+
+
+def _safe_url(url: str) -> str:
+    """A Redis URL without its password, for logs."""
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

@@ -1,0 +1,90 @@
+"""Shared pytest fixtures: users in the access-control matrix and a small fleet factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def redis_db() -> Iterator[Any]:
+    """The test Redis database, emptied before and after the test."""
+    from schedules.services import redis_client
+
+    client = redis_client()
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture
+def make_schedule(db: None) -> Callable[..., Any]:
+    from schedules.services import schedule_create
+
+    counter = iter(range(1, 1_000_000))
+
+    def make(**fields: Any) -> Any:
+        fields.setdefault("name", f"Schedule {next(counter)}")
+        fields.setdefault("schedule_type", "daily")
+        fields.setdefault("hour", 2)
+        fields.setdefault("minute", 0)
+        return schedule_create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def fleet(db: None) -> dict[str, Any]:
+    """Two device groups (core for netops, branch for branch-support), users of each kind."""
+    from django.contrib.auth.models import Group, User
+
+    from devices.models import CollectionGroup, Device, DeviceGroup
+    from schedules.services import schedule_create
+
+    netops = Group.objects.create(name="netops")
+    branch_support = Group.objects.create(name="branch-support")
+    core = DeviceGroup.objects.create(name="core")
+    core.user_groups.add(netops)
+    branch = DeviceGroup.objects.create(name="branch")
+    branch.user_groups.add(branch_support)
+    dc1 = CollectionGroup.objects.create(name="sydney-dc1")
+    daily = schedule_create(name="Daily 2 AM", schedule_type="daily", hour=2, minute=0)
+    weekly = schedule_create(
+        name="Weekly Mon", schedule_type="weekly", day_of_week=0, hour=3, minute=30
+    )
+    devices = {
+        "core1": Device.objects.create(
+            name="Core-Router-01", ip_address="127.0.0.11", device_group=core,
+            collection_group=dc1, backup_schedule=daily,
+        ),
+        "core2": Device.objects.create(
+            name="Core-Router-02", ip_address="127.0.0.12", device_group=core,
+            backup_schedule=weekly,
+        ),
+        "branch1": Device.objects.create(
+            name="Branch-Switch-01", ip_address="127.0.0.21", device_group=branch,
+            backup_schedule=daily,
+        ),
+        "orphan": Device.objects.create(name="Lab-01", ip_address="127.0.0.31"),
+    }
+    superuser = User.objects.create_superuser("root", "root@example.com", "pw-root-123")
+    staff = User.objects.create_user("staff", password="pw-staff-123", is_staff=True)
+    staff.groups.add(netops)
+    viewer = User.objects.create_user("viewer", password="pw-viewer-123")
+    viewer.groups.add(netops)
+    branch_user = User.objects.create_user("branchy", password="pw-branch-123")
+    branch_user.groups.add(branch_support)
+    nobody = User.objects.create_user("nobody", password="pw-nobody-123")
+    return {
+        "groups": {"netops": netops, "branch-support": branch_support},
+        "device_groups": {"core": core, "branch": branch},
+        "collection_groups": {"sydney-dc1": dc1},
+        "schedules": {"daily": daily, "weekly": weekly},
+        "devices": devices,
+        "users": {
+            "superuser": superuser, "staff": staff, "viewer": viewer, "branch": branch_user,
+            "nobody": nobody,
+        },
+    }

@@ -1,0 +1,59 @@
+"""A worker bootstep: consume every collection group's queue, including groups added later."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from celery import bootsteps
+
+from devices.queues import DEFAULT_QUEUE, collection_queue_name_from_slug
+
+logger = logging.getLogger(__name__)
+
+# Seconds between looks for new collection groups.
+REFRESH_EVERY = float(os.environ.get("DEVICEVAULT_QUEUE_REFRESH_SECONDS", "30"))
+
+
+def collection_queue_names() -> list[str]:
+    """`collect.default` and `collect.<slug>` of every collection group in the database."""
+    from devices.models import CollectionGroup
+
+    slugs = CollectionGroup.objects.values_list("slug", flat=True)
+    return [DEFAULT_QUEUE, *(collection_queue_name_from_slug(s) for s in slugs)]
+
+
+class CollectionQueues(bootsteps.StartStopStep):
+    """Enabled by `celery worker --all-collection-queues`."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def __init__(self, parent: Any, all_collection_queues: bool = False, **kwargs: Any) -> None:
+        self.enabled = bool(all_collection_queues)
+        self._timer: Any = None
+        super().__init__(parent, **kwargs)
+
+    def start(self, parent: Any) -> None:
+        self.refresh(parent)
+        self._timer = parent.timer.call_repeatedly(REFRESH_EVERY, self.refresh, (parent,))
+
+    def stop(self, parent: Any) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    shutdown = stop
+
+    def refresh(self, parent: Any) -> None:
+        from django.db import close_old_connections
+
+        try:
+            close_old_connections()
+            names = collection_queue_names()
+        except Exception as exc:  # database down: keep the queues we have, try again later
+            logger.warning("could not list collection groups: %s", exc)
+            return
+        for name in names:
+            if not parent.task_consumer.consuming_from(name):
+                parent.add_task_queue(name)
