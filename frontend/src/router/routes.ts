@@ -1,0 +1,56 @@
+/** The SPA routes (history mode; Django serves index.html for each of these paths). */
+
+import type { RouteRecordRaw } from 'vue-router'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Reachable without being logged in. */
+    public?: boolean
+    title?: string
+  }
+}
+
+const routes: RouteRecordRaw[] = [
+  {
+    path: '/login',
+    component: () => import('../layouts/AuthLayout.vue'),
+    meta: { public: true },
+    children: [
+      { path: '', name: 'login', component: () => import('../pages/LoginPage.vue'), meta: { public: true, title: 'Log in' } },
+    ],
+  },
+  {
+    path: '/',
+    component: () => import('../layouts/MainLayout.vue'),
+    children: [
+      { path: '', redirect: { name: 'devices' } },
+      {
+        path: 'devices',
+        name: 'devices',
+        component: () => import('../pages/DevicesPage.vue'),
+        meta: { title: 'Devices' },
+      },
+      {
+        path: 'devices/:id(\\d+)/edit',
+        name: 'device-edit',
+        component: () => import('../pages/DeviceEditPage.vue'),
+        props: (route) => ({ id: Number(route.params.id) }),
+        meta: { title: 'Edit device' },
+      },
+      {
+        path: 'vaultadmin/schedule-calendar',
+        name: 'schedule-calendar',
+        component: () => import('../pages/ScheduleCalendarPage.vue'),
+        meta: { title: 'Schedule Calendar' },
+      },
+    ],
+  },
+  {
+    path: '/:catchAll(.*)*',
+    name: 'not-found',
+    component: () => import('../pages/ErrorNotFoundPage.vue'),
+    meta: { public: true, title: 'Not found' },
+  },
+]
+
+export default routes
