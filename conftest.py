@@ -7,6 +7,14 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["tests.support.process_fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """Hash test passwords cheaply: the fleet's five users cost seconds with PBKDF2."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 
 @pytest.fixture
 def redis_db() -> Iterator[Any]:
@@ -88,3 +96,38 @@ def fleet(db: None) -> dict[str, Any]:
             "nobody": nobody,
         },
     }
+
+
+@pytest.fixture
+def api_client() -> Callable[..., Any]:
+    """`api_client(user)`: a DRF test client logged in as `user` (anonymous with None)."""
+    from rest_framework.test import APIClient
+
+    def make(user: Any = None) -> Any:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def add_devices(db: None) -> Callable[..., list[Any]]:
+    """`add_devices(n, prefix=..., **fields)`: bulk-create n devices sharing `fields`."""
+    from devices.models import Device
+
+    def add(n: int, *, prefix: str = "Dev", **fields: Any) -> list[Any]:
+        fields.setdefault("enabled", True)
+        start = Device.objects.count()
+        return Device.objects.bulk_create(
+            Device(
+                name=f"{prefix}-{start + i:06d}",
+                ip_address=f"10.{(start + i) // 65536 % 256}.{(start + i) // 256 % 256}"
+                f".{(start + i) % 256}",
+                **fields,
+            )
+            for i in range(n)
+        )
+
+    return add

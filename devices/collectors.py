@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from devices.models import Device
+if TYPE_CHECKING:
+    from devices.models import Device
 
 
 class CollectionError(Exception):
@@ -19,7 +21,7 @@ class Collected:
     text: str
 
 
-Collector = Callable[[Device], Collected]
+Collector = Callable[["Device"], Collected]
 
 _REGISTRY: dict[str, Collector] = {}
 

@@ -1,0 +1,96 @@
+"""Chaos: SIGKILL the beat at random moments of a 2,000-device fan-out, again and again.
+
+Afterwards every device has exactly one result row for the occurrence and was collected
+exactly once by the real worker, however many messages the crashes duplicated.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from beat.models import SchedulerState
+from devices.models import CollectionGroup, DeviceBackupResult
+from schedules.models import BackupSchedule
+from schedules.services import schedule_create
+from tests.support.fleet import make_devices
+from tests.support.worker_app import COLLECTED_KEY
+
+pytestmark = [pytest.mark.processes, pytest.mark.timeout(420)]
+
+DEVICES = 2000
+KILLS = 12
+
+
+def published(occurrence: datetime) -> tuple[int, int]:
+    rows = DeviceBackupResult.objects.filter(scheduled_for=occurrence)
+    return rows.count(), rows.filter(published_at__isnull=False).count()
+
+
+def test_sigkill_at_random_moments_of_fan_out_ends_with_each_device_collected_once(
+    procs: Any, redis_db: Any
+) -> None:
+    rng = random.Random(20271003)
+    now = datetime.now(UTC)
+    hourly = schedule_create(name="hourly", schedule_type="cron", cron_expression="0 * * * *")
+    BackupSchedule.objects.filter(pk=hourly.pk).update(active_since=now - timedelta(days=1))
+    group = CollectionGroup.objects.create(name="chaos", concurrency_limit=4)
+    ids = make_devices(DEVICES, schedule=hourly, group=group)
+    occurrence = now.replace(minute=0, second=0, microsecond=0)
+    state = SchedulerState.load()
+    state.last_tick = occurrence - timedelta(seconds=1)  # every start catches this one up
+    state.save()
+    procs.worker("collect.chaos", concurrency=2)
+
+    # Small batches make the moments between "rows written", "batch published" and
+    # "batch noted as published" many, so the kills land in each of them.
+    env = {"DEVICEVAULT_PUBLISH_BATCH": 50}
+    thresholds = sorted(rng.sample(range(1, DEVICES), KILLS - 2))
+    mid_fanout_kills = 0
+    for kill in range(KILLS):
+        beat = procs.beat(**env)
+        if kill == 0:
+            time.sleep(rng.uniform(0.2, 1.0))  # during start-up, before any row
+        elif kill == 1:
+            deadline = time.monotonic() + 30  # as soon as rows exist, before publishing
+            while published(occurrence)[0] == 0 and time.monotonic() < deadline:
+                time.sleep(0.002)
+        else:
+            target = thresholds[kill - 2]
+            deadline = time.monotonic() + 30
+            while published(occurrence)[1] < target and time.monotonic() < deadline:
+                if beat.popen.poll() is not None:
+                    break
+                time.sleep(0.002)
+        beat.signal(signal.SIGKILL)
+        beat.wait(10)
+        rows, sent = published(occurrence)
+        if 0 < rows and sent < DEVICES:
+            mid_fanout_kills += 1
+    assert mid_fanout_kills >= 8, "the kills must land inside the fan-out"
+
+    final = procs.beat()
+    final.wait_for(r"leading: pid=", timeout=60)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        done = DeviceBackupResult.objects.filter(scheduled_for=occurrence,
+                                                 status="success").count()
+        if done == DEVICES:
+            break
+        time.sleep(0.5)
+    time.sleep(2)  # duplicates still in flight must find their rows already claimed
+
+    rows = DeviceBackupResult.objects.filter(scheduled_for=occurrence)
+    per_device = Counter(rows.values_list("device_id", flat=True))
+    assert sorted(per_device) == sorted(ids)
+    assert set(per_device.values()) == {1}
+    assert set(rows.values_list("status", flat=True)) == {"success"}
+    collected = Counter(int(x) for x in redis_db.lrange(COLLECTED_KEY, 0, -1))
+    assert sorted(collected) == sorted(ids)
+    assert set(collected.values()) == {1}, "a device was collected twice"
