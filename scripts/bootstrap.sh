@@ -21,8 +21,10 @@ if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi
-stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)${extras}"
-if [ ! -f "$stamp" ]; then
+hash=$(sha256sum pyproject.toml | cut -c1-16)
+stamp=".venv/.installed-${hash}${extras}"
+# An install with the test extras also satisfies a plain one.
+if [ ! -f "$stamp" ] && { [ -n "$extras" ] || [ ! -f ".venv/.installed-${hash}[test]" ]; }; then
   echo "bootstrap: installing Python packages${extras:+ (with test extras)}"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".${extras}"
