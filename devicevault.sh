@@ -61,13 +61,11 @@ first_run() {
   "$PY" manage.py first_run --inventory config/demo-inventory.yaml --url "http://localhost:$HTTP_PORT/"
 }
 
-flower_auth() {
-  if [ -n "${FLOWER_BASIC_AUTH:-}" ]; then printf '%s' "$FLOWER_BASIC_AUTH"; return; fi
-  if [ ! -f "$VAR/flower-auth" ]; then
+ensure_flower_auth() { # Flower shows device names and addresses: never run it open
+  if [ -z "${FLOWER_BASIC_AUTH:-}" ] && [ ! -f "$VAR/flower-auth" ]; then
     (umask 077; printf 'admin:%s' "$("$PY" -c 'import secrets; print(secrets.token_urlsafe(12))')" >"$VAR/flower-auth")
-    say "flower: login $(cat "$VAR/flower-auth") (kept in $VAR/flower-auth)"
+    say "flower: log in as $(cat "$VAR/flower-auth") (kept in $VAR/flower-auth)"
   fi
-  cat "$VAR/flower-auth"
 }
 
 launch() { # name, command...
@@ -93,8 +91,9 @@ start() {
   launch worker "$CELERY" -A project worker --all-collection-queues -Q collect.default \
     -c "${DEVICEVAULT_WORKER_CONCURRENCY:-2}" -l info -n "worker@%h"
   launch beat "$PY" -m beat
+  ensure_flower_auth
   launch flower "$CELERY" -A project flower --address=127.0.0.1 --port="$FLOWER_PORT" \
-    --basic-auth="$(flower_auth)"
+    --basic-auth="${FLOWER_BASIC_AUTH:-$(cat "$VAR/flower-auth")}"
   for _ in $(seq 1 60); do
     if "$PY" -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$HTTP_PORT/healthz', timeout=2)" 2>/dev/null; then
       say "DeviceVault is up: http://localhost:$HTTP_PORT/  (admin: http://localhost:$HTTP_PORT/admin/, Flower: http://localhost:$FLOWER_PORT/)"

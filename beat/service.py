@@ -56,6 +56,7 @@ class BeatService:
         self.agenda = Agenda()
         self.leader = False
         self.stop_requested = False
+        self._stopped = False
         self._version: bytes | None = None
         self._last_reload = 0.0
         self._last_sweep = 0.0
@@ -98,6 +99,9 @@ class BeatService:
 
     def shutdown(self) -> None:
         """Publish nothing more, mark the state stopped, release the lock. Safe to repeat."""
+        if self._stopped:
+            return
+        self._stopped = True
         was_leader, self.leader = self.leader, False
         if was_leader:
             try:

@@ -39,7 +39,7 @@ if [ "$frontend" = 1 ]; then
     lockstamp="frontend/node_modules/.installed-$(sha256sum frontend/package-lock.json | cut -c1-16)"
     if [ ! -f "$lockstamp" ]; then
       echo "bootstrap: installing front-end packages (npm ci)"
-      (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+      (cd frontend && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
       touch "$lockstamp"
     fi
     # Rebuild when any source file is newer than the build.
