@@ -25,6 +25,7 @@ from beat.catchup import plan_catchup
 from beat.lock import LeaderLock
 from beat.models import SchedulerState
 from devices.fanout import Occurrence, enqueue_occurrence, record_missed, repair_stranded
+from devices.metrics import record_fanout
 from schedules.models import BackupSchedule
 from schedules.recurrence import RecurrenceError
 from schedules.services import SCHEDULES_VERSION_KEY
@@ -216,18 +217,22 @@ class BeatService:
 
     def _fire(self, spec: ScheduleSpec, occurrence: datetime, *, is_catchup: bool) -> None:
         started = time.monotonic()
+        lateness = (utcnow() - occurrence).total_seconds()
         created, published = enqueue_occurrence(
             Occurrence(schedule_id=spec.id, scheduled_for=occurrence, is_catchup=is_catchup),
             may_publish=self.lock.held,
         )
-        lateness = (utcnow() - occurrence).total_seconds()
+        duration = time.monotonic() - started
+        record_fanout(lateness_seconds=round(lateness, 3), duration_seconds=round(duration, 3),
+                      schedule=spec.id, occurrence=occurrence.isoformat(), devices=published,
+                      at=utcnow().timestamp())
         next_run = spec.recurrence.next_after(occurrence)
         BackupSchedule.objects.filter(pk=spec.id).update(last_run_at=occurrence,
                                                         next_run_at=next_run)
         logger.info(
             "fan-out: schedule=%s occurrence=%s catchup=%s rows=%d published=%d "
             "duration=%.3fs lateness=%.3fs", spec.id, occurrence.isoformat(), is_catchup,
-            created, published, time.monotonic() - started, lateness,
+            created, published, duration, lateness,
         )
 
     def _repair(self, now: datetime, *, older_than: datetime) -> None:

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from devices.choices import TERMINAL_RESULT_STATUSES
 from devices.choices import DeviceBackupResultStatusChoices as Status
+from devices.metrics import count_published
 from devices.models import Device, DeviceBackupResult
 from devices.routing import COLLECT_TASK
 
@@ -144,6 +145,7 @@ def publish_pending(
                 published_at=timezone.now()
             )
             published += len(rows)
+            count_published(occurrence.schedule_id, len(rows))
     return published
 
 
