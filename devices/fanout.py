@@ -24,7 +24,7 @@ from devices.choices import TERMINAL_RESULT_STATUSES
 from devices.choices import DeviceBackupResultStatusChoices as Status
 from devices.metrics import count_published
 from devices.models import Device, DeviceBackupResult
-from devices.routing import COLLECT_TASK
+from devices.publisher import CollectPublisher
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def publish_pending(
     from project.celery import app
 
     published = 0
-    with app.producer_or_acquire() as producer:
+    with CollectPublisher(app) as publisher:
         for rows in _pending_batches(occurrence):
             if not may_publish():
                 logger.warning(
@@ -139,8 +139,9 @@ def publish_pending(
                     occurrence.schedule_id, occurrence.scheduled_for.isoformat(), published,
                 )
                 return published
-            for row in rows:
-                app.send_task(COLLECT_TASK, args=[collect_payload(row)], producer=producer)
+            publisher.publish(
+                (collect_payload(row), row["device__collection_group__slug"]) for row in rows
+            )
             DeviceBackupResult.objects.filter(id__in=[r["id"] for r in rows]).update(
                 published_at=timezone.now()
             )

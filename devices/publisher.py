@@ -1,0 +1,109 @@
+"""Publishing `device.collect` messages in bulk.
+
+Celery's `send_task` costs a broker round trip and a full message build per task (about
+2,000 tasks/s here). With a Redis broker this publisher asks Celery to build and send the
+first message of each queue the ordinary way (which also declares the queue), copies that
+message as the template for the rest, and pushes them through a redis-py pipeline on the
+broker connection, a batch per round trip. The queue always comes from Celery's routes.
+Any other broker gets Celery's producer, one reused connection for the whole batch.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from kombu.utils.json import dumps as kombu_dumps
+
+from devices.routing import COLLECT_TASK
+
+
+class CollectPublisher:
+    """Use as a context manager around one or more `publish()` calls."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._routes: dict[str | None, str] = {}
+        self._templates: dict[str, dict[str, Any]] = {}
+        self._producer_cm: Any = None
+        self.producer: Any = None
+
+    def __enter__(self) -> CollectPublisher:
+        self._producer_cm = self.app.producer_or_acquire()
+        self.producer = self._producer_cm.__enter__()
+        transport = self.producer.connection.transport
+        self._redis = getattr(transport, "driver_type", "") == "redis"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._producer_cm.__exit__(*exc)
+
+    def _queue(self, payload: str, slug: str | None) -> str:
+        if slug not in self._routes:
+            options = self.app.amqp.router.route({}, COLLECT_TASK, (payload,), {})
+            queue = options["queue"]
+            self._routes[slug] = queue.name if hasattr(queue, "name") else str(queue)
+        return self._routes[slug]
+
+    def publish(self, items: Iterable[tuple[str, str | None]]) -> int:
+        """Publish (JSON payload, collection group slug) pairs; returns how many."""
+        if not self._redis:
+            count = 0
+            for payload, _slug in items:
+                self.app.send_task(COLLECT_TASK, args=[payload], producer=self.producer)
+                count += 1
+            return count
+        by_queue: dict[str, list[str]] = {}
+        for payload, slug in items:
+            by_queue.setdefault(self._queue(payload, slug), []).append(payload)
+        client = self.producer.channel.client
+        pipe = client.pipeline(transaction=False)
+        count = 0
+        for queue, payloads in by_queue.items():
+            if queue not in self._templates:
+                # The first message goes the ordinary way, which declares the queue.
+                self.app.send_task(COLLECT_TASK, args=[payloads[0]], producer=self.producer)
+                self._templates[queue] = self._template(queue, payloads[0])
+                payloads = payloads[1:]
+                count += 1
+            if payloads:
+                template = self._templates[queue]
+                pipe.lpush(queue, *(self._envelope(template, p) for p in payloads))
+                count += len(payloads)
+        pipe.execute()
+        return count
+
+    def _template(self, queue: str, payload: str) -> dict[str, Any]:
+        """Celery's own message for the task, in the kombu Redis transport's envelope."""
+        task_id = str(uuid.uuid4())
+        message = self.app.amqp.as_task_v2(task_id, COLLECT_TASK, args=[payload], kwargs={})
+        return {
+            "body": "",
+            "content-encoding": "utf-8",
+            "content-type": "application/json",
+            "headers": message.headers,
+            "properties": {
+                **message.properties,
+                "delivery_mode": 2,
+                "delivery_info": {"exchange": "", "routing_key": queue},
+                "priority": 0,
+                "body_encoding": "base64",
+            },
+        }
+
+    @staticmethod
+    def _envelope(template: dict[str, Any], payload: str) -> str:
+        task_id = str(uuid.uuid4())
+        headers = {**template["headers"], "id": task_id, "root_id": task_id,
+                   "argsrepr": repr([payload])}
+        properties = {**template["properties"], "correlation_id": task_id,
+                      "delivery_tag": str(uuid.uuid4())}
+        body = kombu_dumps([[payload], {}, _EMBED])
+        return json.dumps({**template, "body": base64.b64encode(body.encode()).decode(),
+                           "headers": headers, "properties": properties})
+
+
+_EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
