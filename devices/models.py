@@ -137,8 +137,10 @@ class DeviceBackupResult(models.Model):
         indexes = [
             models.Index(fields=["-scheduled_for"]),
             models.Index(fields=["status", "queued_at"]),
+            # Publishing walks an occurrence's unpublished rows in id order, a batch at a
+            # time: with the id in the index each batch is a range scan, not a sort.
             models.Index(
-                fields=["schedule", "scheduled_for"],
+                fields=["schedule", "scheduled_for", "id"],
                 condition=Q(published_at__isnull=True, status="queued"),
                 name="result_unpublished",
             ),
