@@ -58,7 +58,7 @@ class BeatService:
         self.leader = False
         self.stop_requested = False
         self._stopped = False
-        self._version: bytes | None = None
+        self._version: Any = None
         self._last_reload = 0.0
         self._last_sweep = 0.0
         self._horizon: datetime | None = None

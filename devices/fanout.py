@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -66,17 +67,17 @@ def create_results(
         f"SELECT d.id, %s, %s, %s, %s, %s, %s, %s, %s FROM ({device_sql}) d WHERE 1=1 "
         f"ON CONFLICT (device_id, schedule_id, scheduled_for) DO NOTHING"
     )
-    params = [
+    params: list[Any] = [
         occurrence.schedule_id, occurrence.scheduled_for, status, occurrence.is_catchup,
         occurrence.manual, now, finished, error,
     ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *device_params])
+        cursor.execute(sql, [*params, *device_params])  # type: ignore[list-item]
         created = cursor.rowcount
     return max(created, 0)
 
 
-def collect_payload(row: dict[str, object]) -> str:
+def collect_payload(row: dict[str, Any]) -> str:
     """The JSON string argument of `device.collect` (DESIGN.md, "Queues")."""
     scheduled_for = row["scheduled_for"]
     assert isinstance(scheduled_for, datetime)
@@ -102,14 +103,14 @@ def _unpublished() -> QuerySet[DeviceBackupResult]:
     return DeviceBackupResult.objects.filter(status=Status.QUEUED, published_at__isnull=True)
 
 
-def _pending_batches(occurrence: Occurrence) -> Iterator[list[dict[str, object]]]:
+def _pending_batches(occurrence: Occurrence) -> Iterator[list[dict[str, Any]]]:
     last_id = 0
     base = _unpublished().filter(
         schedule_id=occurrence.schedule_id, scheduled_for=occurrence.scheduled_for
     ).order_by("id")
     while True:
-        rows = list(
-            base.filter(id__gt=last_id).values(
+        rows: list[dict[str, Any]] = list(
+            base.filter(id__gt=last_id).values(  # type: ignore[arg-type]
                 "id", "device_id", "schedule_id", "scheduled_for", "is_catchup", "manual",
                 "device__name", "device__ip_address", "device__collection_group__slug",
             )[:PUBLISH_BATCH]
@@ -117,7 +118,7 @@ def _pending_batches(occurrence: Occurrence) -> Iterator[list[dict[str, object]]
         if not rows:
             return
         yield rows
-        last_id = int(rows[-1]["id"])  # type: ignore[call-overload]
+        last_id = rows[-1]["id"]
 
 
 def publish_pending(

@@ -54,7 +54,7 @@ class Config:
         return ZoneInfo(self.display_timezone)
 
 
-_SCHEDULER_KEYS: dict[str, tuple[type, int | None, int | None]] = {
+_SCHEDULER_KEYS: dict[str, tuple[type, Any, Any]] = {
     # key: (type, minimum, maximum)
     "enabled": (bool, None, None),
     "restart_window_minutes": (int, 0, 60 * 24 * 366),
@@ -94,9 +94,9 @@ def _parse_scheduler(path: Path | str, raw: Any) -> SchedulerConfig:
                 path, dotted, f"expected {'a boolean' if kind is bool else 'an integer'}, "
                 f"got {value!r} ({_type_name(value)})"
             )
-        if low is not None and value < low:
+        if kind is int and low is not None and value < low:
             raise ConfigError(path, dotted, f"must be at least {low}, got {value}")
-        if high is not None and value > high:
+        if kind is int and high is not None and value > high:
             raise ConfigError(path, dotted, f"must be at most {high}, got {value}")
         values[key] = value
     return SchedulerConfig(**values)
