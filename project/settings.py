@@ -146,7 +146,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "project.api.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "project.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "project.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -155,37 +155,20 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {
-        "ScheduleTypeEnum": "schedules.choices.BackupScheduleTypeChoices",
-        "DayOfWeekEnum": "schedules.choices.DayOfWeekChoices",
-        "ResultStatusEnum": "devices.choices.DeviceBackupResultStatusChoices",
-    },
 }
 
-# One line per event in every process (web, worker, beat: project.celery applies LOGGING to
-# Celery's processes too): logfmt key=value text, or one JSON object per line.
-LOG_FORMAT = os.environ.get("DEVICEVAULT_LOG_FORMAT", "text").strip().lower() or "text"
-if LOG_FORMAT not in {"text", "json"}:
-    print(
-        f"configuration error: environment: DEVICEVAULT_LOG_FORMAT: expected text or json, "
-        f"got {os.environ['DEVICEVAULT_LOG_FORMAT']!r}",
-        file=sys.stderr,
-    )
-    raise SystemExit(2)
+LOG_FORMAT = os.environ.get("DEVICEVAULT_LOG_FORMAT", "text")  # text | json
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "text": {"()": "project.logging.KeyValueFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "project.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
     },
-    "root": {
-        "handlers": ["console"],
-        "level": os.environ.get("DEVICEVAULT_LOG_LEVEL", "INFO").upper(),
-    },
+    "root": {"handlers": ["console"], "level": os.environ.get("DEVICEVAULT_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
     },
