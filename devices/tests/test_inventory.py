@@ -1,0 +1,154 @@
+"""`import_inventory`: idempotent upsert by name, all-or-nothing, errors that name the
+record and the field."""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
+
+from devices.models import CollectionGroup, Device, DeviceGroup
+from schedules.models import BackupSchedule
+
+pytestmark = pytest.mark.django_db
+DEMO = Path(__file__).resolve().parents[2] / "config" / "demo-inventory.yaml"
+
+GOOD = """
+collection_groups: [sydney-dc1]
+device_groups:
+  - name: core
+    user_groups: [netops]
+schedules:
+  - {name: "Daily 2 AM", schedule_type: daily, hour: 2, minute: 0}
+  - {name: "Weekly Mon", schedule_type: weekly, day_of_week: 0, hour: 3, minute: 30}
+  - {name: "Monthly 31st", schedule_type: monthly, day_of_month: 31, hour: 1, minute: 0}
+devices:
+  - {name: Core-Router-01, ip_address: 127.0.0.11, device_group: core,
+     collection_group: sydney-dc1, backup_schedule: "Daily 2 AM", enabled: true}
+"""
+
+
+def run(tmp_path: Path, text: str, *args: str) -> str:
+    path = tmp_path / "inventory.yaml"
+    path.write_text(text)
+    out = StringIO()
+    call_command("import_inventory", str(path), *args, stdout=out)
+    return out.getvalue()
+
+
+def snapshot() -> list[object]:
+    return [
+        list(BackupSchedule.objects.values_list("name", "hour", "minute", "enabled")),
+        list(Device.objects.values_list("name", "ip_address", "backup_schedule__name")),
+        list(DeviceGroup.objects.values_list("name", "user_groups__name")),
+        list(CollectionGroup.objects.values_list("name", "slug")),
+    ]
+
+
+def test_good_file_imports_and_a_second_run_reports_everything_unchanged(tmp_path: Path) -> None:
+    first = run(tmp_path, GOOD)
+    assert "schedules: 3 created" in first and "devices: 1 created" in first
+    device = Device.objects.get(name="Core-Router-01")
+    assert device.backup_schedule.name == "Daily 2 AM"  # type: ignore[union-attr]
+    assert device.collection_group.slug == "sydney-dc1"  # type: ignore[union-attr]
+    assert Group.objects.filter(name="netops").exists()  # auth groups are created
+    assert device.device_group.user_groups.get().name == "netops"  # type: ignore[union-attr]
+    second = run(tmp_path, GOOD)
+    assert second.strip() == (
+        "collection_groups: 0 created, 0 updated, 1 unchanged; "
+        "device_groups: 0 created, 0 updated, 1 unchanged; "
+        "schedules: 0 created, 0 updated, 3 unchanged; "
+        "devices: 0 created, 0 updated, 1 unchanged"
+    )
+
+
+def test_changed_records_are_updated_by_name(tmp_path: Path) -> None:
+    run(tmp_path, GOOD)
+    out = run(tmp_path, GOOD.replace("hour: 2, minute: 0", "hour: 4, minute: 15"))
+    assert "schedules: 0 created, 1 updated, 2 unchanged" in out
+    schedule = BackupSchedule.objects.get(name="Daily 2 AM")
+    assert (schedule.hour, schedule.minute) == (4, 15)
+
+
+@pytest.mark.parametrize(
+    ("mutation", "expected"),
+    [
+        (("hour: 2, minute: 0", "hour: 24, minute: 0"), "schedules[0] (Daily 2 AM): hour:"),
+        (('"Weekly Mon", schedule_type: weekly, day_of_week: 0,',
+          '"Weekly Tue", schedule_type: weekly,'), "schedules[1] (Weekly Tue): day_of_week:"),
+        (("ip_address: 127.0.0.11", "ip_address: not-an-ip"),
+         "devices[0] (Core-Router-01): ip_address:"),
+        (('backup_schedule: "Daily 2 AM"', 'backup_schedule: "Hourly"'),
+         "devices[0] (Core-Router-01): backup_schedule: unknown schedule 'Hourly'"),
+        (("collection_group: sydney-dc1,", "collection_group: perth,"),
+         "devices[0] (Core-Router-01): collection_group: unknown collection group 'perth'"),
+        (("device_group: core,", "device_group: edge,"),
+         "devices[0] (Core-Router-01): device_group: unknown device group 'edge'"),
+        (("enabled: true}", "enabled: maybe}"), "devices[0] (Core-Router-01): enabled:"),
+        (("schedule_type: daily", "schedule_type: hourly"),
+         "schedules[0] (Daily 2 AM): schedule_type:"),
+        (("hour: 1, minute: 0}", "hour: 1, minute: 0, colour: red}"),
+         "schedules[2] (Monthly 31st): colour: unknown field"),
+    ],
+)
+def test_a_bad_record_changes_nothing_and_names_record_and_field(
+    tmp_path: Path, mutation: tuple[str, str], expected: str
+) -> None:
+    run(tmp_path, GOOD.replace("Core-Router-01", "Existing-01"))  # something already stored
+    before = snapshot()
+    text = GOOD.replace(*mutation)
+    assert text != GOOD
+    with pytest.raises(CommandError) as err:
+        run(tmp_path, text)
+    assert expected in str(err.value)
+    assert "nothing imported" in str(err.value)
+    assert snapshot() == before
+
+
+def test_cron_schedule_with_an_invalid_expression_is_rejected(tmp_path: Path) -> None:
+    text = 'schedules:\n  - {name: c, schedule_type: cron, cron_expression: "61 * * * *"}\n'
+    with pytest.raises(CommandError, match=r"schedules\[0\] \(c\): cron_expression:"):
+        run(tmp_path, text)
+    assert not BackupSchedule.objects.exists()
+
+
+def test_every_error_is_reported_at_once(tmp_path: Path) -> None:
+    text = GOOD.replace("hour: 2, minute: 0", "hour: 25, minute: 0").replace(
+        "ip_address: 127.0.0.11", "ip_address: 999.1.1.1")
+    with pytest.raises(CommandError) as err:
+        run(tmp_path, text)
+    assert "2 error(s)" in str(err.value)
+
+
+def test_dry_run_validates_and_writes_nothing(tmp_path: Path) -> None:
+    out = run(tmp_path, GOOD, "--dry-run")
+    assert out.startswith("dry run, nothing written:") and "schedules: 3 created" in out
+    assert not BackupSchedule.objects.exists() and not Device.objects.exists()
+
+
+def test_names_may_refer_to_objects_already_in_the_database(tmp_path: Path) -> None:
+    run(tmp_path, GOOD)
+    out = run(tmp_path, "devices:\n  - {name: R2, ip_address: 127.0.0.12, "
+                        "backup_schedule: Weekly Mon, collection_group: sydney-dc1}\n")
+    assert "devices: 1 created" in out
+    assert Device.objects.get(name="R2").backup_schedule.name == "Weekly Mon"  # type: ignore[union-attr]
+
+
+def test_unreadable_or_malformed_files_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="file not found"):
+        call_command("import_inventory", str(tmp_path / "missing.yaml"))
+    with pytest.raises(CommandError, match="invalid YAML"):
+        run(tmp_path, "devices: [\n")
+    with pytest.raises(CommandError, match="devices: expected a list"):
+        run(tmp_path, "devices: 5\n")
+    with pytest.raises(CommandError, match="hosts: unknown section"):
+        run(tmp_path, "hosts: []\n")
+
+
+def test_shipped_demo_inventory_imports_with_loopback_addresses_only() -> None:
+    call_command("import_inventory", str(DEMO), stdout=StringIO())
+    assert Device.objects.count() >= 5
+    assert all(ip.startswith("127.") for ip in Device.objects.values_list("ip_address", flat=True))
