@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 from typing import Any
 
 from celery import shared_task
@@ -14,11 +15,13 @@ from devices.collectors import CollectionError, collector_for
 from devices.models import CollectionGroup, DeviceBackupResult
 from devices.queues import DEFAULT_QUEUE
 from devices.routing import COLLECT_TASK
-from devices.slots import GroupSlots
+from devices.slots import SLOT_TTL, GroupSlots
 
 logger = logging.getLogger(__name__)
 
-SLOT_RETRY_DELAY = 1  # seconds before a task blocked by its group's limit tries again
+# Seconds before a task blocked by its group's limit tries again (jittered, so waiting
+# tasks do not retry in lockstep).
+SLOT_RETRY_DELAY = (0.5, 2.0)
 
 
 def _slots() -> GroupSlots:
@@ -27,7 +30,11 @@ def _slots() -> GroupSlots:
     return GroupSlots(redis_client())
 
 
-@shared_task(name=COLLECT_TASK, bind=True, max_retries=None, acks_late=True)
+@shared_task(
+    name=COLLECT_TASK, bind=True, max_retries=None, acks_late=True,
+    # A collection never holds its group's slot longer than the slot's own expiry.
+    soft_time_limit=SLOT_TTL - 60, time_limit=SLOT_TTL - 30,
+)
 def collect(self: Any, payload: str) -> str:
     """Collect one device for one occurrence, at most once, within its group's limit."""
     data = json.loads(payload)
@@ -42,7 +49,7 @@ def collect(self: Any, payload: str) -> str:
     slots = _slots()
     holder = str(result_id)
     if not slots.acquire(group_slug, holder, limit):
-        raise self.retry(countdown=SLOT_RETRY_DELAY)
+        raise self.retry(countdown=random.uniform(*SLOT_RETRY_DELAY))
     try:
         return run_collection(result_id)
     finally:
