@@ -163,7 +163,7 @@ class LeaderLock:
             logger.info("lock acquired: key=%s host=%s pid=%s", LOCK_KEY, self.host, self.pid)
             return True
         owner = read_owner(self.client)
-        if owner is None or owner.liveness() != "dead":
+        if owner is None or not (owner.liveness() == "dead" or self._earlier_self(owner)):
             return False
         if self._replace(keys=[LOCK_KEY], args=[owner.raw, value, self.ttl_ms]):
             self.value = value
@@ -173,6 +173,11 @@ class LeaderLock:
             )
             return True
         return False
+
+    def _earlier_self(self, owner: LockOwner) -> bool:
+        """Our host and PID but another token: a previous run of this process's slot (a
+        restarted container is PID 1 again), not a live rival."""
+        return owner.on_this_host and owner.pid == self.pid and owner.token != self.token
 
     def renew(self) -> bool:
         """Extend the TTL if we still own the lock; marks the lock lost otherwise."""

@@ -44,6 +44,7 @@ def test_value_is_json_with_host_pid_token_and_utc_acquired_at(redis_db: Any) ->
 
 def test_a_second_owner_cannot_acquire_renew_or_release_a_live_lock(redis_db: Any) -> None:
     first, second = LeaderLock(redis_db, 30), LeaderLock(redis_db, 30)
+    second.pid = os.getppid()  # as if it ran in another (live) process
     assert first.try_acquire()
     assert not second.try_acquire()
     second.value = second._new_value()  # even with a well-formed value of its own
@@ -152,3 +153,11 @@ def test_lock_commands_exit_2_when_redis_is_unreachable() -> None:
 def test_force_without_clear_lock_is_a_usage_error() -> None:
     proc = run_cli("--check-lock", "--force")
     assert proc.returncode == 2 and "--force goes with --clear-lock" in proc.stderr
+
+
+def test_a_lock_left_by_an_earlier_run_with_our_own_pid_is_taken_over(redis_db: Any) -> None:
+    # A restarted container runs the beat as PID 1 again: same host, same PID, new token.
+    fake_lock(redis_db, pid=os.getpid())
+    lock = LeaderLock(redis_db, 30)
+    assert lock.try_acquire()
+    assert json.loads(redis_db.get(LOCK_KEY))["token"] == lock.token
