@@ -223,7 +223,7 @@ class _Importer:
             values = {k: v for k, v in item.items() if k != "name"}
             if "cron_expression" in values and values["cron_expression"] is None:
                 values["cron_expression"] = ""
-            type_errors = [
+            type_errors: list[str] = [
                 k for k in ("hour", "minute", "day_of_week", "day_of_month")
                 if k in values and values[k] is not None
                 and (not isinstance(values[k], int) or isinstance(values[k], bool))
