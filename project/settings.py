@@ -146,30 +146,58 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "project.api.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "project.schema.AutoSchema",
     "EXCEPTION_HANDLER": "project.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "DeviceVault scheduler API",
-    "DESCRIPTION": "Backup schedules, devices, the scheduled-backups calendar and history.",
+    "DESCRIPTION": (
+        "Backup schedules, devices, the scheduled-backups calendar and history.\n\n"
+        "Conventions: authenticate with a session (writes need the X-CSRFToken header) or "
+        "`Authorization: Token <token>` from `POST /api/auth/token/`. A device you may not "
+        "see is a 404, exactly like a missing one; only then is a write you may not make a "
+        "403. Request bodies are JSON objects and values must have the documented JSON type "
+        "(no \"5\" for 5); unknown body fields are refused. Query parameters an endpoint "
+        "does not know, empty values and malformed values are a 400 naming the parameter. "
+        "Instants are ISO 8601 in UTC; calendar dates and times are local to the display "
+        "timezone (`GET /api/auth/session/` names it)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ScheduleTypeEnum": "schedules.choices.BackupScheduleTypeChoices",
+        "DayOfWeekEnum": "schedules.choices.DayOfWeekChoices",
+        "ResultStatusEnum": "devices.choices.DeviceBackupResultStatusChoices",
+    },
 }
 
-LOG_FORMAT = os.environ.get("DEVICEVAULT_LOG_FORMAT", "text")  # text | json
+# One line per event in every process (web, worker, beat: project.celery applies LOGGING to
+# Celery's processes too): logfmt key=value text, or one JSON object per line.
+LOG_FORMAT = os.environ.get("DEVICEVAULT_LOG_FORMAT", "text").strip().lower() or "text"
+if LOG_FORMAT not in {"text", "json"}:
+    print(
+        f"configuration error: environment: DEVICEVAULT_LOG_FORMAT: expected text or json, "
+        f"got {os.environ['DEVICEVAULT_LOG_FORMAT']!r}",
+        file=sys.stderr,
+    )
+    raise SystemExit(2)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {"()": "project.logging.KeyValueFormatter"},
         "json": {"()": "project.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("DEVICEVAULT_LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": os.environ.get("DEVICEVAULT_LOG_LEVEL", "INFO").upper(),
+    },
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+

@@ -12,6 +12,14 @@ from django.db.models import Q
 from schedules.choices import BackupScheduleTypeChoices, DayOfWeekChoices
 from schedules.recurrence import Recurrence, RecurrenceError
 
+# (field, lowest, highest, label) of the numeric fields; the same words as the recurrence's.
+_RANGES = (
+    ("hour", 0, 23, "Hour"),
+    ("minute", 0, 59, "Minute"),
+    ("day_of_week", 0, 6, "Day of week (Monday = 0)"),
+    ("day_of_month", 1, 31, "Day of month"),
+)
+
 
 class BackupSchedule(models.Model):
     """A recurrence (daily, weekly, monthly at a local time, or cron) read in the display timezone.
@@ -125,6 +133,11 @@ class BackupSchedule(models.Model):
             errors["day_of_month"] = ["A monthly schedule needs a day of the month (1-31)."]
         if self.schedule_type == "cron" and not (self.cron_expression or "").strip():
             errors["cron_expression"] = ["A cron schedule needs a cron expression."]
+        # Every out-of-range field at once: the recurrence below only reports the first.
+        for field, low, high, label in _RANGES:
+            value = getattr(self, field)
+            if isinstance(value, int) and field not in errors and not low <= value <= high:
+                errors[field] = [f"{label} must be a whole number from {low} to {high}."]
         if not errors:
             try:
                 self.recurrence()

@@ -96,3 +96,10 @@ def recompute_next_runs(*, now: datetime | None = None) -> int:
     if updated:
         announce_schedules_changed()
     return updated
+
+
+def schedule_delete(*, schedule: BackupSchedule) -> None:
+    """Delete a schedule; its devices become unscheduled (SET_NULL) and the beat is told."""
+    schedule_id = schedule.pk
+    schedule.delete()  # the post_delete signal announces the change
+    logger.info("schedule deleted: schedule=%s", schedule_id)

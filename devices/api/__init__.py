@@ -1,0 +1,1 @@
+"""REST API of the devices app: `/api/devices/` and `/api/scheduled-backups/`."""

@@ -1,0 +1,83 @@
+"""Writes to devices: assign a backup schedule (one or many), run a schedule now."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from devices.fanout import Occurrence, enqueue_occurrence
+from devices.models import Device, DeviceQuerySet
+from schedules.models import BackupSchedule
+
+logger = logging.getLogger(__name__)
+
+# How many refused ids an error message lists before it says "and N more".
+_IDS_SHOWN = 50
+
+
+def device_assign_schedule(*, device: Device, schedule: BackupSchedule | None) -> Device:
+    """Put the device on `schedule`, or take it off any schedule with None."""
+    device.backup_schedule = schedule
+    device.save(update_fields=["backup_schedule", "updated_at"])
+    logger.info(
+        "device schedule assigned: device=%s schedule=%s",
+        device.pk, schedule.pk if schedule else None,
+    )
+    return device
+
+
+def devices_bulk_assign(
+    *, devices: DeviceQuerySet, device_ids: Iterable[int], schedule: BackupSchedule | None
+) -> int:
+    """Assign `schedule` (or None) to every id in `device_ids`, all or nothing.
+
+    `devices` are the devices the caller may change (the access rule already applied): an id
+    outside it, like an id that does not exist, fails the whole call with a ValidationError
+    naming the ids, and nothing changes. Repeated ids count once. Returns how many devices
+    were assigned (including those already on the schedule).
+    """
+    ids = set(device_ids)
+    with transaction.atomic():
+        found = set(
+            devices.filter(pk__in=ids).select_for_update(of=("self",))
+            .values_list("pk", flat=True)
+        )
+        refused = sorted(ids - found)
+        if refused:
+            raise ValidationError({"device_ids": [_refused_message(refused)]})
+        updated = Device.objects.filter(pk__in=found).update(
+            backup_schedule=schedule, updated_at=timezone.now()
+        )
+    logger.info(
+        "devices bulk-assigned: schedule=%s devices=%d", schedule.pk if schedule else None, updated
+    )
+    return updated
+
+
+def _refused_message(ids: list[int]) -> str:
+    shown = ", ".join(str(i) for i in ids[:_IDS_SHOWN])
+    more = f" and {len(ids) - _IDS_SHOWN} more" if len(ids) > _IDS_SHOWN else ""
+    return f"Unknown device ids, or devices you may not see: {shown}{more}."
+
+
+def schedule_run_now(*, schedule: BackupSchedule, devices: DeviceQuerySet) -> int:
+    """Enqueue one manual occurrence of `schedule`, now, for its enabled devices in `devices`.
+
+    `devices` are the devices the caller may see. Works for a disabled schedule too (it is a
+    test). The result rows are committed and the `device.collect` messages are in the broker
+    when this returns; returns how many messages were published. Broker errors propagate.
+    """
+    targets = devices.filter(backup_schedule=schedule, enabled=True)
+    if targets.query.is_empty():
+        return 0
+    occurrence = Occurrence(schedule_id=schedule.pk, scheduled_for=timezone.now(), manual=True)
+    created, published = enqueue_occurrence(occurrence, targets)
+    logger.info(
+        "schedule run now: schedule=%s occurrence=%s created=%d published=%d",
+        schedule.pk, occurrence.scheduled_for.isoformat(), created, published,
+    )
+    return published

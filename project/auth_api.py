@@ -1,0 +1,165 @@
+"""Authentication endpoints: API tokens, and the browser session the Vue app uses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate, login, logout
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import APIException
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from devices.access import can_change_devices
+from project.api import ApiViewMixin, RejectUnknownFieldsMixin, StrictCharField
+
+logger = logging.getLogger(__name__)
+
+INVALID_CREDENTIALS = "Invalid username or password."
+TAG = "auth"
+
+
+class InvalidCredentials(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = INVALID_CREDENTIALS
+    default_code = "invalid_credentials"
+
+
+class CredentialsSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(max_length=4096, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`")
+
+
+class SessionUserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    is_staff = serializers.BooleanField()
+    is_superuser = serializers.BooleanField()
+    can_change_devices = serializers.BooleanField()
+
+
+class SessionSerializer(serializers.Serializer):
+    authenticated = serializers.BooleanField()
+    user = SessionUserSerializer(allow_null=True)
+    display_timezone = serializers.CharField(help_text="IANA zone dates and times are shown in")
+
+
+def _authenticate(request: Request) -> Any:
+    """The active user the body's credentials name, or a 400."""
+    serializer = CredentialsSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    user = authenticate(
+        request._request,
+        username=serializer.validated_data["username"],
+        password=serializer.validated_data["password"],
+    )
+    if user is None:
+        logger.info("login refused: username=%r", serializer.validated_data["username"])
+        raise InvalidCredentials()
+    return user
+
+
+def session_payload(user: Any) -> dict[str, Any]:
+    """What `GET /api/auth/session/` answers for `user`."""
+    authenticated = bool(user is not None and user.is_authenticated)
+    return {
+        "authenticated": authenticated,
+        "user": {
+            "id": user.pk,
+            "username": user.get_username(),
+            "is_staff": bool(user.is_staff),
+            "is_superuser": bool(user.is_superuser),
+            "can_change_devices": can_change_devices(user),
+        }
+        if authenticated
+        else None,
+        "display_timezone": settings.DEVICEVAULT.display_timezone,
+    }
+
+
+class TokenView(ApiViewMixin, APIView):
+    """`POST /api/auth/token/`: exchange a username and password for an API token."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []  # the credentials are in the body
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="auth_token",
+        summary="Get an API token",
+        request=CredentialsSerializer,
+        responses={200: TokenSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        user = _authenticate(request)
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class SessionView(ApiViewMixin, APIView):
+    """`/api/auth/session/`: who is logged in (GET), log in (POST), log out (DELETE).
+
+    GET always answers 200 (whatever its query string) and sets the `csrftoken` cookie that
+    the unsafe methods need. Logging in is CSRF-checked too (no login CSRF), logging out by
+    DRF's SessionAuthentication.
+    """
+
+    permission_classes = [AllowAny]
+    always_ok_methods = ("GET",)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if request.method in self.always_ok_methods:
+            APIView.initial(self, request, *args, **kwargs)  # promised: 200 always
+            self.params = {}
+            return
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="auth_session_read",
+        summary="The current session (also sets the csrftoken cookie)",
+        responses={200: SessionSerializer},
+    )
+    @method_decorator(ensure_csrf_cookie)
+    def get(self, request: Request) -> Response:
+        return Response(session_payload(request.user))
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="auth_session_login",
+        summary="Log in (send the X-CSRFToken header)",
+        request=CredentialsSerializer,
+        responses={200: SessionSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        SessionAuthentication().enforce_csrf(request)
+        user = _authenticate(request)
+        login(request._request, user)
+        logger.info("login: user=%s", user.pk)
+        return Response(session_payload(user))
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="auth_session_logout",
+        summary="Log out",
+        request=None,
+        responses={204: None},
+    )
+    def delete(self, request: Request) -> Response:
+        if request.user.is_authenticated:
+            logger.info("logout: user=%s", request.user.pk)
+        logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)

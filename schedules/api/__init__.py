@@ -1,0 +1,1 @@
+"""REST API of the schedules app: `/api/backup-schedules/`."""
