@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import logging.config
 import os
+from typing import Any
 
 import click
 from celery import Celery
+from celery.signals import setup_logging
 
 from devices.worker import CollectionQueues
 
@@ -24,3 +28,19 @@ app.user_options["worker"].add(
     )
 )
 app.steps["consumer"].add(CollectionQueues)
+
+
+@setup_logging.connect
+def configure_logging(loglevel: int | None = None, **kwargs: Any) -> None:
+    """Log from worker and beat exactly as the web does: Django's `settings.LOGGING`.
+
+    Connecting this signal stops Celery from installing its own handlers. `--loglevel` still
+    counts: the more verbose of it and `DEVICEVAULT_LOG_LEVEL` (INFO by default) wins, because
+    Celery passes its own default (WARNING) when the option is not given.
+    """
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+    root = logging.getLogger()
+    if loglevel and loglevel < root.level:
+        root.setLevel(loglevel)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from project import views
+from project import metrics, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("api/", include("project.api_urls")),
     re_path(
         r"^(?:login|devices(?:/\d+/edit)?|vaultadmin/schedule-calendar)?/?$",

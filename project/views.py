@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 _MISSING_BUILD = (
@@ -25,8 +26,10 @@ def spa(request: HttpRequest) -> HttpResponse:
         return HttpResponse(_MISSING_BUILD)
 
 
+@never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """`{"status","database","redis"}`: 200 when both answer, else 503. No login, no secrets."""
+    """`{"status","database","redis"}`: 200 when both answer, else 503. No login, no secrets:
+    a failure is named by its exception class only (a message could carry a URL or host)."""
     from schedules.services import redis_client
 
     result = {"status": "ok", "database": "ok", "redis": "ok"}
