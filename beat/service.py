@@ -244,8 +244,12 @@ class BeatService:
     def _maybe_reload(self, now: datetime) -> None:
         version = self.redis.get(SCHEDULES_VERSION_KEY)
         stale = time.monotonic() - self._last_reload >= FULL_RELOAD_EVERY
-        if version != self._version or stale:
+        changed = version != self._version
+        if changed or stale:
             self._reload(now, cursor=self._horizon or now)
+            logger.log(logging.INFO if changed else logging.DEBUG,
+                       "schedules reloaded: count=%d reason=%s", len(self.agenda.specs),
+                       "changed" if changed else "periodic")
 
     def _reload(self, now: datetime, *, cursor: datetime) -> None:
         self._version = self.redis.get(SCHEDULES_VERSION_KEY)

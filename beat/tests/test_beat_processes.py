@@ -216,7 +216,9 @@ def test_a_schedule_created_while_leading_fires_on_time_within_a_second(
 ) -> None:
     beat = procs.beat()
     beat.wait_for(r"leading: pid=")
+    mark = len(beat.log())
     schedule = schedule_create(name="new", schedule_type="cron", cron_expression="* * * * *")
+    beat.wait_for(r"schedules reloaded: count=1 reason=changed", timeout=5, after=mark)
     make_devices(2, schedule=schedule)
     boundary = floor_minute(datetime.now(UTC)) + timedelta(minutes=1)
     match = beat.wait_for(rf"fan-out: schedule={schedule.pk} occurrence=.*lateness=([0-9.]+)s",
