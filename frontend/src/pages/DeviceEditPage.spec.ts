@@ -81,6 +81,26 @@ describe('DeviceEditPage', () => {
     wrapper.unmount()
   })
 
+  it('says a disabled device is not backed up, whatever its schedule', async () => {
+    handler(() => ({ body: device }))
+    const { wrapper } = await mountPage(DeviceEditPage, { id: 7 })
+    await settle()
+    expect(wrapper.find('[data-test="device-disabled"]').exists()).toBe(false)
+    wrapper.unmount()
+
+    stubFetch(({ url }) => {
+      if (url.pathname === '/api/devices/7/') return { body: { ...device, enabled: false } }
+      if (url.pathname === '/api/backup-schedules/') {
+        return { body: { count: 2, next: null, previous: null, results: schedules } }
+      }
+      return { status: 404, body: { detail: 'Not found.' } }
+    })
+    const disabled = await mountPage(DeviceEditPage, { id: 7 })
+    await settle()
+    expect(disabled.wrapper.get('[data-test="device-disabled"]').text()).toContain('not backed up')
+    disabled.wrapper.unmount()
+  })
+
   it('clears the schedule with PATCH null and shows API errors on the field', async () => {
     document.cookie = 'csrftoken=abc'
     const requests = handler(() => ({ status: 400, body: { backup_schedule_id: ['Invalid pk "99".'] } }))

@@ -49,12 +49,22 @@ const devices: Device[] = [
     collection_group: null,
     backup_schedule: { ...schedule, id: 6, name: 'Paused', enabled: false },
   },
+  {
+    // A disabled device on an enabled schedule is not collected: "Not scheduled".
+    id: 4,
+    name: 'old-fw-2',
+    ip_address: '10.0.0.4',
+    enabled: false,
+    device_group: null,
+    collection_group: null,
+    backup_schedule: schedule,
+  },
 ]
 
 function handler() {
   return stubFetch(({ url, method }) => {
     if (url.pathname === '/api/devices/' && method === 'GET') {
-      return { body: { count: 3, next: null, previous: null, results: devices } }
+      return { body: { count: devices.length, next: null, previous: null, results: devices } }
     }
     if (url.pathname === '/api/backup-schedules/') {
       return {
@@ -92,7 +102,8 @@ describe('DevicesPage', () => {
     expect(Object.fromEntries(first.searchParams)).toEqual({ page: '1', page_size: '25', ordering: 'name' })
 
     const cells = wrapper.findAll('[data-test="next-backup"]')
-    expect(cells.map((c) => c.text())).toEqual(['In 3 hours', 'Not scheduled', 'Not scheduled'])
+    expect(cells.map((c) => c.text())).toEqual(['In 3 hours', 'Not scheduled', 'Not scheduled', 'Not scheduled'])
+    expect(wrapper.findAll('tbody tr')[3]!.text()).toContain('disabled') // the device's badge stays
     expect(wrapper.get('[data-test="devices-table"]').text()).toContain('Sydney DC')
     const links = wrapper.findAll('[data-test="device-link"]')
     expect(links[0]!.attributes('href')).toBe('/devices/1/edit')

@@ -1,0 +1,513 @@
+// Browser tests of the DeviceVault SPA against the real Django back end, in Debian's Chromium.
+//
+// Run by tests/test_browser.py, which starts a live server, imports fixtures/inventory.yaml,
+// creates the two users and sets the environment read by lib/browser.mjs#config:
+//   node --test-reporter=spec frontend/e2e/run.mjs
+// Each `it` is one scenario; they run in order and share the two logged-in users.
+
+import assert from 'node:assert/strict'
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test'
+
+import { apiGet, config, devicesByName, eventually, launch, screenshot } from './lib/browser.mjs'
+import { DISPLAY_TIME_ZONE as TZ, OTHER_VIEW, SCHEDULES, STAFF_VIEW } from './lib/fixture.mjs'
+import {
+  dateIn,
+  exactInstant,
+  isoDate,
+  monthTitle,
+  monthWindow,
+  nextBackupWording,
+  shiftMonth,
+  weekdaysOf,
+  zoned,
+} from './lib/time.mjs'
+
+const cfg = config()
+const CALENDAR_API = '/api/scheduled-backups/calendar/'
+const sel = (name) => `[data-test="${name}"]`
+const SCENARIO = { timeout: 60_000 }
+
+/** The current month in the display time zone (not the browser's, not UTC). */
+function currentMonth() {
+  const now = zoned(new Date(), TZ)
+  return { year: now.year, month: now.month }
+}
+
+// -- page helpers ---------------------------------------------------------------------------
+
+async function textOf(locator) {
+  return (await locator.innerText()).replace(/\s+/g, ' ').trim()
+}
+
+async function expectText(locator, expected) {
+  await eventually(async () => {
+    const text = await textOf(locator)
+    if (expected instanceof RegExp) assert.match(text, expected)
+    else assert.equal(text, expected)
+  })
+}
+
+async function logIn(user, credentials, path) {
+  const { page } = user
+  await page.goto(path)
+  await page.waitForURL((url) => url.pathname === '/login' && url.searchParams.get('next') === path)
+  await page.fill(sel('login-username'), credentials.username)
+  await page.fill(sel('login-password'), credentials.password)
+  await page.click(sel('login-submit'))
+  await page.waitForURL((url) => url.pathname === path)
+  await expectText(page.locator(sel('current-user')), credentials.username)
+  user.loggedIn = true
+}
+
+/** Click (or otherwise trigger) something that makes the calendar fetch; the request and its JSON. */
+async function calendarFetch(page, action) {
+  // Only a request sent from now on: one still in flight from before (the page just loaded)
+  // must not be taken for the answer to `action`.
+  const fresh = new Set()
+  const onRequest = (request) => {
+    if (request.url().includes(CALENDAR_API) && request.method() === 'GET') fresh.add(request)
+  }
+  page.on('request', onRequest)
+  const responded = page.waitForResponse((r) => fresh.has(r.request()))
+  let response
+  try {
+    await action()
+    response = await responded
+  } finally {
+    page.off('request', onRequest)
+  }
+  assert.equal(response.status(), 200, `calendar API: HTTP ${response.status()}`)
+  const url = new URL(response.url())
+  return {
+    start: url.searchParams.get('start'),
+    days: Number(url.searchParams.get('days')),
+    body: await response.json(),
+  }
+}
+
+/** The calendar as drawn: every day cell and its badges (read from their aria-labels). */
+async function readCalendar(page) {
+  const cells = await page.$$eval('[data-test="calendar-day"]', (nodes) =>
+    nodes.map((cell) => ({
+      date: cell.dataset.date,
+      inMonth: cell.dataset.inMonth === 'true',
+      today: cell.dataset.today === 'true',
+      badges: [...cell.querySelectorAll('[data-test="calendar-badge"]')].map((badge) => ({
+        scheduleId: Number(badge.dataset.scheduleId),
+        label: badge.getAttribute('aria-label') ?? '',
+        count: badge.querySelector('[data-test="badge-count"]')?.textContent?.trim() ?? '',
+        text: badge.textContent,
+      })),
+    })),
+  )
+  for (const cell of cells) {
+    cell.badges = cell.badges.map((badge) => {
+      const match = /^(\d\d:\d\d) (.+), (No devices|\d+ devices?)$/.exec(badge.label)
+      assert.ok(match, `badge aria-label "${badge.label}" on ${cell.date}`)
+      const count = match[3] === 'No devices' ? 0 : Number.parseInt(match[3], 10)
+      assert.equal(badge.count, String(count), `badge count on ${cell.date}: ${badge.text}`)
+      const squeeze = (text) => text.replace(/\s+/g, '')
+      assert.equal(squeeze(badge.text), squeeze(`${match[1]}${match[2]}${count}`), `badge text on ${cell.date}`)
+      return { scheduleId: badge.scheduleId, time: match[1], name: match[2], count }
+    })
+  }
+  return cells
+}
+
+/** Wait until the grid shows the window `loaded` was fetched for, then read it. */
+async function calendarShowing(page, month, loaded) {
+  await expectText(page.locator(sel('calendar-title')), monthTitle(month.year, month.month))
+  const window = monthWindow(month)
+  assert.deepEqual({ start: loaded.start, days: loaded.days }, window, 'calendar API window = the month grid')
+  await page.waitForSelector(`${sel('calendar-grid')}[aria-busy="false"]`)
+  const cells = await readCalendar(page)
+  assert.equal(cells.length, window.days)
+  assert.equal(cells[0].date, window.start)
+  // What is drawn is exactly what the API answered, day by day and in its order.
+  assert.deepEqual(Object.keys(loaded.body), cells.map((c) => c.date), 'API days = grid cells')
+  for (const cell of cells) {
+    const api = loaded.body[cell.date].map((e) => ({
+      scheduleId: e.schedule_id, time: e.time, name: e.schedule_name, count: e.device_count,
+    }))
+    assert.deepEqual(cell.badges, api, `badges of ${cell.date}`)
+  }
+  return cells
+}
+
+/** Badges expected on `date` for a user whose visible devices per schedule are `onSchedule`. */
+function expectedBadges(date, onSchedule, ids) {
+  const out = []
+  if (date.endsWith('-15')) out.push(['monthly', SCHEDULES.monthly.time])
+  out.push(['daily', SCHEDULES.daily.time])
+  if (new Date(`${date}T00:00:00Z`).getUTCDay() === 1) out.push(['weekly', SCHEDULES.weekly.time])
+  return out.map(([key, time]) => ({
+    scheduleId: ids[SCHEDULES[key].name], time, name: SCHEDULES[key].name, count: onSchedule[key].length,
+  }))
+}
+
+async function scheduleIds(context) {
+  const page = await apiGet(context, '/api/backup-schedules/?page_size=500')
+  return Object.fromEntries(page.results.map((s) => [s.name, s.id]))
+}
+
+function badgeLocator(page, date, scheduleId) {
+  return page.locator(`${sel('calendar-day')}[data-date="${date}"] ${sel('calendar-badge')}[data-schedule-id="${scheduleId}"]`)
+}
+
+/** Hover a badge; the names its tooltip lists (and the tooltip's whole text). */
+async function tooltipOf(page, badge) {
+  await badge.hover()
+  const tooltip = page.locator(sel('badge-tooltip'))
+  await tooltip.waitFor({ state: 'visible' })
+  const names = await tooltip.locator(sel('badge-tooltip-device')).allInnerTexts()
+  return { names: names.map((n) => n.trim()), text: await textOf(tooltip) }
+}
+
+async function moveAway(page) {
+  await page.mouse.move(1270, 790)
+  await page.locator(sel('badge-tooltip')).waitFor({ state: 'hidden' })
+}
+
+/** Device rows of /devices as drawn: name → next-backup text. */
+async function readDeviceRows(page) {
+  return page.$$eval(`${sel('devices-table')} tbody tr`, (rows) =>
+    rows
+      .filter((row) => row.querySelector('[data-test="device-link"]'))
+      .map((row) => ({
+        name: row.querySelector('[data-test="device-link"]').textContent.trim(),
+        id: Number(row.querySelector('[data-test="next-backup"]').dataset.deviceId),
+        next: row.querySelector('[data-test="next-backup"]').textContent.replace(/\s+/g, ' ').trim(),
+      })),
+  )
+}
+
+async function deviceRows(page, expectedNames) {
+  await page.waitForSelector(sel('device-link'))
+  return eventually(async () => {
+    const rows = await readDeviceRows(page)
+    assert.deepEqual(rows.map((r) => r.name), expectedNames)
+    return rows
+  })
+}
+
+function rowOf(page, name) {
+  return page.locator(`${sel('devices-table')} tbody tr`, {
+    has: page.locator(sel('device-link'), { hasText: new RegExp(`^\\s*${name}\\s*$`) }),
+  })
+}
+
+async function notified(page, message) {
+  await page.locator('.q-notification', { hasText: message }).first().waitFor({ state: 'visible' })
+}
+
+/** Open a Quasar select and pick the option whose label is `label`. */
+async function choose(page, selectName, optionName, label) {
+  await page.click(sel(selectName))
+  const option = page.locator(`.q-menu ${sel(optionName)}`, { hasText: label }).first()
+  await option.click()
+  await page.locator('.q-menu').waitFor({ state: 'hidden' })
+}
+
+function fieldOf(page, name) {
+  return page.locator('.q-field', { has: page.locator(sel(name)) })
+}
+
+// -- scenarios --------------------------------------------------------------------------------
+
+describe('DeviceVault SPA in Chromium against the real API', () => {
+  let chrome
+  const users = {}
+
+  before(async () => {
+    chrome = await launch(cfg)
+    users.staff = await chrome.newUser()
+    users.other = await chrome.newUser()
+  })
+
+  after(async () => {
+    await chrome?.close()
+  })
+
+  afterEach(() => {
+    for (const [who, user] of Object.entries(users)) {
+      const problems = user.problems.splice(0)
+      assert.deepEqual(problems, [], `${who}'s page reported errors`)
+    }
+  })
+
+  /** The user's page, or skip the scenario when that user could not log in. */
+  function asUser(t, who) {
+    if (!users[who]?.loggedIn) {
+      t.skip(`${who} is not logged in (see the login scenario)`)
+      return null
+    }
+    return users[who]
+  }
+
+  /** Keep the scenario's page in front: focus and hover behave as for a user's one window. */
+  beforeEach(async () => {
+    await users.staff?.page.bringToFront()
+  })
+
+  it('logs in through /login (a wrong password is refused)', SCENARIO, async () => {
+    const { page } = users.staff
+    await page.goto('/vaultadmin/schedule-calendar')
+    await page.waitForURL((url) => url.pathname === '/login')
+    assert.equal(new URL(page.url()).searchParams.get('next'), '/vaultadmin/schedule-calendar')
+    await page.fill(sel('login-username'), cfg.staff.username)
+    await page.fill(sel('login-password'), `${cfg.staff.password}-wrong`)
+    await page.click(sel('login-submit'))
+    await expectText(page.locator(sel('login-error')), /Invalid username or password/)
+    assert.equal(new URL(page.url()).pathname, '/login')
+
+    await page.fill(sel('login-password'), cfg.staff.password)
+    await page.click(sel('login-submit'))
+    await page.waitForURL((url) => url.pathname === '/vaultadmin/schedule-calendar')
+    await expectText(page.locator(sel('current-user')), cfg.staff.username)
+    await page.locator(sel('nav-admin')).waitFor({ state: 'visible' }) // staff only
+    await expectText(page.locator(sel('calendar-timezone')), `Times in ${TZ}`)
+    await page.waitForSelector(`${sel('calendar-grid')}[aria-busy="false"]`)
+    users.staff.loggedIn = true
+  })
+
+  it('calendar: badges with schedule name, time and device count; the tooltip lists the devices', SCENARIO, async (t) => {
+    const user = asUser(t, 'staff')
+    if (!user) return
+    const { page, context } = user
+    const ids = await scheduleIds(context)
+    const here = currentMonth()
+    const first = await calendarFetch(page, () => page.goto('/vaultadmin/schedule-calendar'))
+    await calendarShowing(page, here, first)
+
+    // Next month lies wholly in the future, whatever the time of day: its days are certain.
+    const target = shiftMonth(here, 1)
+    const loaded = await calendarFetch(page, () => page.click(sel('calendar-next')))
+    const cells = await calendarShowing(page, target, loaded)
+    for (const cell of cells.filter((c) => c.inMonth)) {
+      const expected = expectedBadges(cell.date, STAFF_VIEW.onSchedule, ids)
+      // Daily 02:00 fires at 03:00 on the spring-forward day (first Sunday of October).
+      const actual = cell.badges.map((b) => (b.name === SCHEDULES.daily.name ? { ...b, time: '02:00' } : b))
+      assert.deepEqual(actual, expected, `badges of ${cell.date}`)
+    }
+    assert.ok(!cells.some((c) => c.badges.some((b) => b.name === SCHEDULES.paused.name)), 'a disabled schedule is not on the calendar')
+    for (const entries of Object.values(loaded.body)) {
+      for (const entry of entries) {
+        const key = Object.keys(SCHEDULES).find((k) => SCHEDULES[k].name === entry.schedule_name)
+        assert.deepEqual(entry.devices.map((d) => d.name).sort(), STAFF_VIEW.onSchedule[key], `API devices of ${entry.schedule_name}`)
+      }
+    }
+
+    const fifteenth = isoDate(target.year, target.month, 15)
+    const tip = await tooltipOf(page, badgeLocator(page, fifteenth, ids[SCHEDULES.daily.name]))
+    assert.deepEqual(tip.names.sort(), STAFF_VIEW.onSchedule.daily)
+    assert.match(tip.text, /^Daily 2 AM at 02:00 2 devices /)
+    await moveAway(page)
+    const monday = weekdaysOf(target, 0)[0]
+    const weekly = await tooltipOf(page, badgeLocator(page, monday, ids[SCHEDULES.weekly.name]))
+    assert.deepEqual(weekly.names, STAFF_VIEW.onSchedule.weekly)
+    await moveAway(page)
+    const empty = await tooltipOf(page, badgeLocator(page, fifteenth, ids[SCHEDULES.monthly.name]))
+    assert.deepEqual(empty.names, [])
+    assert.match(empty.text, /No devices/)
+    await moveAway(page)
+  })
+
+  it('calendar: previous/next month change the title and fetch that month; Today comes back', SCENARIO, async (t) => {
+    const user = asUser(t, 'staff')
+    if (!user) return
+    const { page, context } = user
+    const ids = await scheduleIds(context)
+    const here = currentMonth()
+    await calendarShowing(page, here, await calendarFetch(page, () => page.goto('/vaultadmin/schedule-calendar')))
+
+    let month = here
+    for (const [button, delta] of [['calendar-next', 1], ['calendar-next', 1], ['calendar-prev', -1], ['calendar-prev', -1], ['calendar-prev', -1]]) {
+      month = shiftMonth(month, delta)
+      await calendarShowing(page, month, await calendarFetch(page, () => page.click(sel(button))))
+    }
+    const back = await calendarFetch(page, () => page.click(sel('calendar-today')))
+    const cells = await calendarShowing(page, here, back)
+    const today = dateIn(new Date(), TZ)
+    const todayCells = cells.filter((c) => c.today)
+    assert.deepEqual(todayCells.map((c) => c.date), [today], 'one cell marked today, in the display time zone')
+    // The refresh button fetches the same window again.
+    const again = await calendarFetch(page, () => page.click(sel('calendar-refresh')))
+    assert.deepEqual([again.start, again.days], [back.start, back.days])
+
+    // Screenshot: this month with today's daily badge tooltip open.
+    await tooltipOf(page, badgeLocator(page, today, ids[SCHEDULES.daily.name]))
+    await screenshot(cfg, page, 'calendar')
+    await moveAway(page)
+  })
+
+  it('devices: "Next Scheduled Backup" wording; a disabled device is "Not scheduled"', SCENARIO, async (t) => {
+    const user = asUser(t, 'staff')
+    if (!user) return
+    const { page, context } = user
+    const before = new Date()
+    await page.goto('/devices')
+    const rows = await deviceRows(page, STAFF_VIEW.devices)
+    const api = await devicesByName(context)
+    const later = new Date()
+    for (const row of rows) {
+      const device = api[row.name]
+      assert.equal(row.id, device.id)
+      if (row.name in STAFF_VIEW.notScheduled) {
+        assert.equal(row.next, 'Not scheduled', `${row.name}: ${STAFF_VIEW.notScheduled[row.name]}`)
+        continue
+      }
+      const at = device.backup_schedule.next_run_at
+      assert.ok(at, `${row.name} has a next run in the API`)
+      const allowed = new Set([nextBackupWording(at, before, TZ), nextBackupWording(at, later, TZ), nextBackupWording(at, new Date(), TZ)])
+      assert.ok(allowed.has(row.next), `${row.name}: "${row.next}", expected one of ${[...allowed].join(' | ')} for ${at}`)
+      assert.match(row.next, /^(In \d+ (minute|hour)s?|Today at \d\d:\d\d|Tomorrow at \d\d:\d\d|(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} [A-Z][a-z]{2}( \d{4})? at \d\d:\d\d|Due now)$/)
+    }
+
+    // The cell's tooltip: schedule name and the exact time in the display time zone.
+    const router = api['Core-Router-01']
+    await page.locator(`${sel('next-backup')}[data-device-id="${router.id}"]`).hover()
+    await expectText(
+      page.locator(sel('next-backup-tooltip')),
+      `${router.backup_schedule.name} · ${exactInstant(router.backup_schedule.next_run_at, TZ)}`,
+    )
+    await screenshot(cfg, page, 'devices')
+    await page.mouse.move(1270, 790)
+    await page.locator(sel('next-backup-tooltip')).waitFor({ state: 'hidden' })
+
+    // The disabled device's tooltip and form say why it is "Not scheduled".
+    const spare = api['Core-Spare-05']
+    await page.locator(`${sel('next-backup')}[data-device-id="${spare.id}"]`).hover()
+    await expectText(page.locator(sel('next-backup-tooltip')), `${spare.backup_schedule.name} · device disabled, not backed up`)
+    await page.goto(`/devices/${spare.id}/edit`)
+    await expectText(page.locator(sel('device-disabled')), /This device is disabled: it is not backed up/)
+  })
+
+  it('another group: the plain user sees fewer devices, smaller badge counts and may not assign', SCENARIO, async () => {
+    const other = users.other
+    const { page, context } = other
+    await page.bringToFront()
+    await logIn(other, cfg.other, '/devices')
+    const rows = await deviceRows(page, OTHER_VIEW.devices)
+    assert.ok(rows.length < STAFF_VIEW.devices.length)
+    assert.equal((await apiGet(context, '/api/devices/')).count, OTHER_VIEW.devices.length)
+    assert.equal(await page.locator(sel('nav-admin')).count(), 0, 'no Admin link for a non-staff user')
+
+    await rowOf(page, OTHER_VIEW.devices[0]).locator('.q-checkbox').click()
+    await expectText(page.locator(sel('selected-count')), '1 selected')
+    assert.ok(await page.locator(sel('assign-schedule')).isDisabled(), '"Assign schedule…" disabled without permission')
+
+    const ids = await scheduleIds(context)
+    const here = currentMonth()
+    await calendarShowing(page, here, await calendarFetch(page, () => page.click(sel('nav-calendar'))))
+    const target = shiftMonth(here, 1)
+    const cells = await calendarShowing(page, target, await calendarFetch(page, () => page.click(sel('calendar-next'))))
+    const fifteenth = isoDate(target.year, target.month, 15)
+    const day = cells.find((c) => c.date === fifteenth)
+    assert.deepEqual(day.badges, expectedBadges(fifteenth, OTHER_VIEW.onSchedule, ids))
+    // Every user sees every enabled schedule, but counts only the devices they may see.
+    const daily = day.badges.find((b) => b.name === SCHEDULES.daily.name)
+    assert.equal(daily.count, OTHER_VIEW.onSchedule.daily.length)
+    assert.notEqual(daily.count, STAFF_VIEW.onSchedule.daily.length)
+    const tip = await tooltipOf(page, badgeLocator(page, fifteenth, ids[SCHEDULES.daily.name]))
+    assert.deepEqual(tip.names, OTHER_VIEW.onSchedule.daily)
+    await moveAway(page)
+
+    // Another group's device is "not found", exactly like a missing one.
+    if (users.staff.loggedIn) {
+      const core = (await devicesByName(users.staff.context))['Core-Router-01']
+      await page.goto(`/devices/${core.id}/edit`)
+      await expectText(page.locator(sel('device-load-error')), /Device not found\./)
+    }
+
+    await page.click(sel('logout'))
+    await page.waitForURL((url) => url.pathname === '/login')
+    other.loggedIn = false
+    await page.goto('/devices')
+    await page.waitForURL((url) => url.pathname === '/login' && url.searchParams.get('next') === '/devices')
+  })
+
+  it('device edit: assign a schedule, then clear it; both persist across a reload and in the API', SCENARIO, async (t) => {
+    const user = asUser(t, 'staff')
+    if (!user) return
+    const { page, context } = user
+    const device = (await devicesByName(context))['Core-Firewall-04']
+    assert.equal(device.backup_schedule, null)
+    const path = `/devices/${device.id}/edit`
+
+    await page.goto(path)
+    await expectText(page.locator(sel('device-title')), device.name)
+    assert.equal(await page.inputValue(sel('device-ip')), device.ip_address)
+    await page.locator(sel('next-runs-empty')).waitFor({ state: 'visible' })
+    await choose(page, 'schedule-select', 'schedule-option', SCHEDULES.weekly.name)
+    await expectText(fieldOf(page, 'schedule-select').locator('.q-field__native'), SCHEDULES.weekly.name)
+    const runs = await page.locator(sel('next-run')).allInnerTexts()
+    assert.equal(runs.length, 5)
+    for (const run of runs) assert.match(run.trim(), /^Mon \d{1,2} [A-Z][a-z]{2} \d{4} at 03:30$/)
+    await screenshot(cfg, page, 'device-edit')
+
+    await page.click(sel('device-save'))
+    await page.waitForURL((url) => url.pathname === '/devices')
+    await notified(page, `${device.name}: schedule set to ${SCHEDULES.weekly.name}.`)
+    assert.equal((await apiGet(context, `/api/devices/${device.id}/`)).backup_schedule?.name, SCHEDULES.weekly.name)
+    await expectText(rowOf(page, device.name).locator(sel('next-backup')), /^(Mon \d{1,2} [A-Z][a-z]{2}|Tomorrow|Today|In \d+) /)
+
+    await page.goto(path)
+    await expectText(fieldOf(page, 'schedule-select').locator('.q-field__native'), SCHEDULES.weekly.name)
+    assert.equal(await page.locator(sel('next-run')).count(), 5)
+
+    await fieldOf(page, 'schedule-select').locator('[aria-label="Clear"]').click()
+    await page.locator(sel('next-runs-empty')).waitFor({ state: 'visible' })
+    await page.click(sel('device-save'))
+    await page.waitForURL((url) => url.pathname === '/devices')
+    await notified(page, `${device.name}: schedule cleared.`)
+    assert.equal((await apiGet(context, `/api/devices/${device.id}/`)).backup_schedule, null)
+    await expectText(rowOf(page, device.name).locator(sel('next-backup')), 'Not scheduled')
+
+    await page.goto(path)
+    await page.locator(sel('next-runs-empty')).waitFor({ state: 'visible' })
+    await expectText(fieldOf(page, 'schedule-select').locator('.q-field__native'), '')
+  })
+
+  it('devices: bulk "Assign schedule…" on selected rows, then "No schedule"; checked in the API', SCENARIO, async (t) => {
+    const user = asUser(t, 'staff')
+    if (!user) return
+    const { page, context } = user
+    const names = ['Core-Firewall-04', 'Core-Switch-03']
+    await page.goto('/devices')
+    await deviceRows(page, STAFF_VIEW.devices)
+    const ids = Object.fromEntries(Object.entries(await devicesByName(context)).map(([n, d]) => [n, d.id]))
+
+    for (const name of names) await rowOf(page, name).locator('.q-checkbox').click()
+    await expectText(page.locator(sel('selected-count')), '2 selected')
+    await page.click(sel('assign-schedule'))
+    const dialog = page.locator('.q-dialog')
+    await dialog.waitFor({ state: 'visible' })
+    await expectText(dialog.locator('.q-card'), /2 devices selected/)
+    assert.ok(await page.locator(sel('bulk-assign-confirm')).isDisabled(), 'nothing chosen yet')
+    await choose(page, 'bulk-schedule-select', 'bulk-schedule-option', SCHEDULES.daily.name)
+    await page.click(sel('bulk-assign-confirm'))
+    await notified(page, 'Schedule assigned to 2 devices.')
+    await dialog.waitFor({ state: 'hidden' })
+    assert.equal(await page.locator(sel('selected-count')).count(), 0, 'selection cleared')
+    for (const name of names) {
+      assert.equal((await apiGet(context, `/api/devices/${ids[name]}/`)).backup_schedule?.name, SCHEDULES.daily.name, name)
+      // 03:00 on the spring-forward day.
+      await expectText(rowOf(page, name).locator(sel('next-backup')), /^(In \d+ (minute|hour)s?|Tomorrow at 0[23]:00|Due now)$/)
+    }
+
+    await rowOf(page, 'Core-Firewall-04').locator('.q-checkbox').click()
+    await page.click(sel('assign-schedule'))
+    await dialog.waitFor({ state: 'visible' })
+    await choose(page, 'bulk-schedule-select', 'bulk-schedule-option', 'No schedule')
+    await page.click(sel('bulk-assign-confirm'))
+    await notified(page, 'Schedule cleared on 1 device.')
+    await dialog.waitFor({ state: 'hidden' })
+    assert.equal((await apiGet(context, `/api/devices/${ids['Core-Firewall-04']}/`)).backup_schedule, null)
+    assert.equal((await apiGet(context, `/api/devices/${ids['Core-Switch-03']}/`)).backup_schedule?.name, SCHEDULES.daily.name)
+    await expectText(rowOf(page, 'Core-Firewall-04').locator(sel('next-backup')), 'Not scheduled')
+  })
+
+  it('sent no request off 127.0.0.0/8', () => {
+    assert.deepEqual(chrome.blocked, [])
+  })
+})
