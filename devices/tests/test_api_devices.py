@@ -364,3 +364,14 @@ def test_list_query_count_is_the_same_for_10_and_500_devices(
 def test_no_results_created_by_reads(fleet: dict[str, Any], api_client: Any) -> None:
     api_client(fleet["users"]["superuser"]).get(LIST)
     assert not DeviceBackupResult.objects.exists()
+
+
+def test_next_run_ordering_puts_a_disabled_device_with_the_unscheduled_ones(
+    fleet: dict[str, Any], api_client: Any
+) -> None:
+    client = api_client(fleet["users"]["superuser"])
+    fleet["devices"]["core1"].enabled = False  # its schedule still runs, but not for it
+    fleet["devices"]["core1"].save()
+    for ordering in ("next_run_at", "-next_run_at"):
+        ordered = names(client.get(f"{LIST}?ordering={ordering}"))
+        assert set(ordered[-2:]) == {"Core-Router-01", "Lab-01"}, ordering
