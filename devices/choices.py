@@ -22,3 +22,12 @@ TERMINAL_RESULT_STATUSES = (
 class BackupMethodChoices(models.TextChoices):
     NONE = "", "None (not collected)"
     SSH = "ssh", "SSH (running configuration)"
+
+
+class PlatformChoices(models.TextChoices):
+    """What kind of device it is: decides the command and how its output is checked."""
+
+    NONE = "", "Not set"
+    CISCO_IOS = "cisco_ios", "Cisco IOS / IOS-XE"
+    MIKROTIK_ROUTEROS = "mikrotik_routeros", "MikroTik RouterOS"
+    LINUX = "linux", "Linux (configurable command)"

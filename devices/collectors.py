@@ -14,6 +14,12 @@ class CollectionError(Exception):
     """Collection failed; the message is stored on the result as its error."""
 
 
+class TransientCollectionError(CollectionError):
+    """Collection failed on the network (refused, unreachable, timed out connecting, connection
+    lost): trying again a little later may work, so the task retries it a bounded number of
+    times."""
+
+
 @dataclass(frozen=True)
 class Collected:
     """What a backup method brought back."""

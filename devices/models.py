@@ -3,15 +3,59 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.text import slugify
 
-from devices.choices import BackupMethodChoices, DeviceBackupResultStatusChoices
+from devices.choices import BackupMethodChoices, DeviceBackupResultStatusChoices, PlatformChoices
 from schedules.models import BackupSchedule
 
 DEFAULT_QUEUE_SLUG = "default"
+
+
+class CredentialSet(models.Model):
+    """A named login for devices: username, password and/or private key, optional port.
+
+    The secrets are stored only as Fernet tokens (devices.credentials) and are read back only
+    by the collector, through `devices.credentials.ssh_login()`: no serializer, log line,
+    task message or admin list ever carries them.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    username = models.CharField(max_length=200)
+    port = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(65535)],
+        help_text="SSH port; empty means 22",
+    )
+    password_encrypted = models.TextField(blank=True, default="", editable=False)
+    private_key_encrypted = models.TextField(blank=True, default="", editable=False)
+    key_passphrase_encrypted = models.TextField(blank=True, default="", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(port__isnull=True) | Q(port__gte=1, port__lte=65535),
+                name="credential_set_port_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<CredentialSet {self.pk}: {self.name}>"
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_encrypted)
+
+    @property
+    def has_private_key(self) -> bool:
+        return bool(self.private_key_encrypted)
 
 
 class DeviceGroup(models.Model):
@@ -20,6 +64,10 @@ class DeviceGroup(models.Model):
     name = models.CharField(max_length=100, unique=True)
     user_groups = models.ManyToManyField(
         Group, blank=True, related_name="device_groups", help_text="Who may see these devices"
+    )
+    credential_set = models.ForeignKey(
+        CredentialSet, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Login for the group's devices that have none of their own",
     )
 
     class Meta:
@@ -85,6 +133,19 @@ class Device(models.Model):
     backup_method = models.CharField(
         max_length=20, blank=True, default="", choices=BackupMethodChoices.choices
     )
+    platform = models.CharField(
+        max_length=30, blank=True, default="", choices=PlatformChoices.choices,
+        help_text="Decides the backup command and how its output is checked",
+    )
+    backup_command = models.CharField(
+        max_length=500, blank=True, default="",
+        help_text="Command that prints the configuration; empty: the platform's default "
+        "(show running-config, /export, cat /etc/devicevault/running-config)",
+    )
+    credential_set = models.ForeignKey(
+        CredentialSet, null=True, blank=True, on_delete=models.PROTECT, related_name="devices",
+        help_text="Login for this device; empty: its device group's",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -148,3 +209,40 @@ class DeviceBackupResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id}@{self.scheduled_for.isoformat()} {self.status}"
+
+
+class ConfigBlob(models.Model):
+    """A configuration text, stored once however many backups have it (keyed by SHA-256)."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    size = models.PositiveBigIntegerField(help_text="Bytes of the UTF-8 text")
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]} ({self.size} bytes)"
+
+
+class DeviceBackup(models.Model):
+    """One stored configuration of a device: the outcome of one successful collection."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="backups")
+    result = models.OneToOneField(
+        DeviceBackupResult, on_delete=models.CASCADE, related_name="backup"
+    )
+    blob = models.ForeignKey(ConfigBlob, on_delete=models.PROTECT, related_name="backups")
+    previous = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The device's backup before this one (null for its first)",
+    )
+    changed = models.BooleanField(help_text="Content differs from the previous backup")
+    collected_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-collected_at", "-id"]
+        indexes = [
+            models.Index(fields=["device", "-collected_at", "-id"], name="backup_device_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}@{self.collected_at.isoformat()} {self.blob_id[:12]}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import dj_database_url
 
@@ -198,6 +199,88 @@ LOGGING = {
     },
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # netmiko's DEBUG lines carry everything read from a device: whole configurations.
+        "netmiko": {"level": "INFO"},
     },
 }
 
+
+# -- Collection (devices.ssh, devices.tasks, devices.credentials) ---------------------------
+def _environment_error(name: str, message: str) -> NoReturn:
+    """Stop every entry point with one line, as for the YAML configuration."""
+    print(f"configuration error: environment: {name}: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _seconds(name: str, raw: str, *, low: float, high: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:  # also NaN and words
+        _environment_error(name, f"expected {low:g} to {high:g} seconds, got {raw!r}")
+    return value
+
+
+def _retry_delays(name: str, raw: str) -> tuple[float, ...]:
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    if len(parts) > 5:
+        _environment_error(name, f"at most 5 retries, got {raw!r}")
+    return tuple(_seconds(name, p, low=0, high=60) for p in parts)
+
+
+def _credentials_keys() -> list[str]:
+    """Fernet keys for the credential sets: the first encrypts, every one decrypts (rotation).
+
+    From DEVICEVAULT_CREDENTIALS_KEY (comma-separated) or, when unset, an embedded default:
+    a key generated once per installation under var/ (created atomically, so processes that
+    start together agree on it). Whoever has it can read every stored password.
+    """
+    import base64
+    import binascii
+
+    name = "DEVICEVAULT_CREDENTIALS_KEY"
+    raw = os.environ.get("DEVICEVAULT_CREDENTIALS_KEY", "").strip()
+    if not raw:
+        path = VAR_DIR / "credentials_key"
+        if not path.exists():
+            tmp = path.with_name(f".credentials_key.{os.getpid()}")
+            tmp.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode() + "\n")
+            tmp.chmod(0o600)
+            try:
+                os.link(tmp, path)  # fails when another process made it first: use theirs
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        raw, name = path.read_text().strip(), str(path)
+    keys = [k.strip() for k in raw.split(",") if k.strip()]
+    for key in keys:
+        try:
+            valid = len(base64.urlsafe_b64decode(key.encode())) == 32
+        except (binascii.Error, ValueError):
+            valid = False
+        if not valid:
+            _environment_error(
+                name, "not a Fernet key (32 url-safe base64-encoded bytes; how to make one: "
+                "deploy/devicevault.env.example)",
+            )
+    return keys
+
+
+CREDENTIALS_KEYS = _credentials_keys()
+# Seconds to open the TCP connection and finish the SSH handshake and login; seconds for the
+# backup command to finish.
+COLLECT_CONNECT_TIMEOUT = _seconds(
+    "DEVICEVAULT_SSH_CONNECT_TIMEOUT", os.environ.get("DEVICEVAULT_SSH_CONNECT_TIMEOUT", "10"),
+    low=0.1, high=120,
+)
+COLLECT_COMMAND_TIMEOUT = _seconds(
+    "DEVICEVAULT_SSH_COMMAND_TIMEOUT", os.environ.get("DEVICEVAULT_SSH_COMMAND_TIMEOUT", "60"),
+    low=0.1, high=600,
+)
+# Pauses before retrying a collection that failed on the network (refused, unreachable,
+# timed out connecting, connection lost): one retry per value. The group's slot stays held.
+COLLECT_RETRY_DELAYS = _retry_delays(
+    "DEVICEVAULT_COLLECT_RETRY_DELAYS", os.environ.get("DEVICEVAULT_COLLECT_RETRY_DELAYS", "2,4")
+)

@@ -80,6 +80,8 @@ EXPECTED_OPERATIONS = {
     ("/api/scheduled-backups/calendar/", "get"), ("/api/scheduled-backups/history/", "get"),
     ("/api/scheduled-backups/bulk-assign/", "post"),
     ("/api/scheduled-backups/{id}/test/", "post"), ("/api/scheduler/status/", "get"),
+    ("/api/devices/{device_id}/backups/", "get"),
+    ("/api/devices/{device_id}/backups/{backup_id}/diff/", "get"),
 }
 
 

@@ -1,0 +1,209 @@
+"""The `ssh` backup method: log in with netmiko, run the platform's command, check the output.
+
+Each failure says what went wrong: refused, unreachable, timed out connecting or in the SSH
+handshake, authentication, command timeout, the command's own error, empty or truncated
+output. Network failures raise TransientCollectionError, which `device.collect` retries.
+
+The TCP connection is opened here (not by paramiko) so that "refused", "unreachable" and
+"timed out" stay distinguishable; netmiko reports them all as one "TCP connection failed".
+netmiko is imported on first use: the web processes import this module too.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import socket
+import time
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from devices.collectors import Collected, CollectionError, TransientCollectionError, register
+from devices.credentials import SshLogin, ssh_login
+from devices.platforms import Platform, platform_named
+
+if TYPE_CHECKING:
+    from devices.models import Device
+
+logger = logging.getLogger(__name__)
+
+METHOD = "ssh"
+
+
+def collect_over_ssh(device: Device) -> Collected:
+    """Back up `device`'s configuration over SSH (the `ssh` backup method)."""
+    platform = platform_named(device.platform, device=device.name)
+    login = ssh_login(device)
+    command = device.backup_command.strip() or platform.default_command
+    started = time.monotonic()
+    output = run_command(
+        host=str(device.ip_address), login=login, platform=platform, command=command,
+        connect_timeout=settings.COLLECT_CONNECT_TIMEOUT,
+        command_timeout=settings.COLLECT_COMMAND_TIMEOUT,
+    )
+    text = platform.clean(output, command=command)
+    logger.info(
+        "ssh collected: device=%s platform=%s bytes=%d seconds=%.2f",
+        device.pk, platform.name, len(text.encode()), time.monotonic() - started,
+    )
+    return Collected(text=text)
+
+
+def run_command(
+    *, host: str, login: SshLogin, platform: Platform, command: str,
+    connect_timeout: float, command_timeout: float,
+) -> str:
+    """Log in to host:port, run `command` and return its raw output."""
+    from netmiko.exceptions import ReadTimeout
+    from paramiko.ssh_exception import SSHException
+
+    where = _where(host, login.port)
+    connection = _connect(
+        host=host, login=login, platform=platform, connect_timeout=connect_timeout
+    )
+    finished = False
+    try:
+        output = str(connection.send_command(
+            command, read_timeout=command_timeout, strip_prompt=True, strip_command=True,
+        ))
+        if platform.check_exit_status:
+            _check_exit_status(connection, command, output, command_timeout)
+        finished = True
+        return output
+    except ReadTimeout:
+        raise CollectionError(
+            f"command timed out: `{command}` did not finish within {command_timeout:g} s "
+            f"on {where}"
+        ) from None
+    except (OSError, EOFError, SSHException) as exc:
+        raise TransientCollectionError(
+            f"connection to {where} lost while running `{command}`: {_reason(exc)}"
+        ) from None
+    finally:
+        if finished:
+            connection.disconnect()  # says goodbye to the device
+        else:
+            connection.paramiko_cleanup()  # a busy or dead session: just close it
+
+
+def _connect(*, host: str, login: SshLogin, platform: Platform, connect_timeout: float) -> Any:
+    from netmiko import ConnectHandler
+    from netmiko.exceptions import (
+        NetmikoAuthenticationException,
+        NetmikoTimeoutException,
+        ReadTimeout,
+    )
+    from paramiko.ssh_exception import SSHException
+
+    where = _where(host, login.port)
+    sock = _open_socket(host, login.port, connect_timeout)
+    try:
+        return ConnectHandler(
+            device_type=platform.netmiko_device_type,
+            host=host,
+            port=login.port,
+            username=login.username,
+            password=login.password or None,
+            pkey=_private_key(login) if login.private_key else None,
+            sock=sock,
+            # Only the credential set logs in: never the worker's own keys or agent.
+            use_keys=False,
+            allow_agent=False,
+            conn_timeout=connect_timeout,
+            auth_timeout=connect_timeout,
+            banner_timeout=connect_timeout,
+        )
+    except BaseException as exc:
+        sock.close()  # on success the connection owns it; on failure it may still be open
+        if isinstance(exc, NetmikoAuthenticationException):
+            raise CollectionError(
+                f"authentication failed on {where} with credential set "
+                f"{login.credential_set!r} (wrong username, password or key?)"
+            ) from None
+        if isinstance(exc, NetmikoTimeoutException):
+            # netmiko raises this for every failed handshake, not only for slow ones.
+            reason = _last_line(exc)
+            if "banner" in reason or "No existing session" in reason:
+                raise TransientCollectionError(
+                    f"timed out connecting: no SSH session with {where} within "
+                    f"{connect_timeout:g} s (the server sent no SSH banner)"
+                ) from None
+            if "timed out" in reason.lower() or "timeout" in reason.lower():
+                raise TransientCollectionError(
+                    f"timed out connecting: no SSH session with {where} within "
+                    f"{connect_timeout:g} s ({reason})"
+                ) from None
+            raise TransientCollectionError(
+                f"SSH connection to {where} failed: {reason}"
+            ) from None
+        if isinstance(exc, ReadTimeout):
+            raise CollectionError(
+                f"logged in to {where} but no command prompt appeared (platform "
+                f"{platform.name}: is that the right platform?)"
+            ) from None
+        if isinstance(exc, OSError | EOFError | SSHException):
+            raise TransientCollectionError(
+                f"SSH connection to {where} failed: {_reason(exc)}"
+            ) from None
+        raise
+
+
+def _open_socket(host: str, port: int, timeout: float) -> socket.socket:
+    where = _where(host, port)
+    try:
+        return socket.create_connection((host, port), timeout=timeout)
+    except ConnectionRefusedError:
+        raise TransientCollectionError(f"connection refused by {where}") from None
+    except TimeoutError:
+        raise TransientCollectionError(
+            f"timed out connecting: no TCP connection to {where} within {timeout:g} s"
+        ) from None
+    except OSError as exc:
+        raise TransientCollectionError(f"cannot reach {where}: {_reason(exc)}") from None
+
+
+def _check_exit_status(connection: Any, command: str, output: str, timeout: float) -> None:
+    status = str(connection.send_command("echo $?", read_timeout=timeout)).strip()
+    if status != "0":
+        first = next((line.strip() for line in output.splitlines() if line.strip()), "")
+        detail = f": {first[:200]}" if first else ""
+        raise CollectionError(f"`{command}` failed with exit status {status or '?'}{detail}")
+
+
+def _private_key(login: SshLogin) -> Any:
+    import paramiko
+
+    for key_class in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
+        try:
+            return key_class.from_private_key(
+                io.StringIO(login.private_key), password=login.key_passphrase or None
+            )
+        except paramiko.PasswordRequiredException:
+            raise CollectionError(
+                f"the private key of credential set {login.credential_set!r} is encrypted "
+                "and has no passphrase"
+            ) from None
+        except (paramiko.SSHException, ValueError, TypeError):
+            continue
+    raise CollectionError(
+        f"the private key of credential set {login.credential_set!r} cannot be read "
+        "(OpenSSH or PEM Ed25519, ECDSA or RSA key; right passphrase?)"
+    )
+
+
+def _where(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return _last_line(text)
+
+
+def _last_line(value: object) -> str:
+    lines = [line.strip() for line in str(value).splitlines() if line.strip()]
+    return lines[-1][:200] if lines else type(value).__name__
+
+
+register(METHOD, collect_over_ssh)
