@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from devices.models import CollectionGroup, Device, DeviceGroup
+from devices.models import CollectionGroup, CredentialSet, Device, DeviceGroup
 from schedules.models import BackupSchedule
 
 SECTIONS = ("collection_groups", "device_groups", "schedules", "devices")
@@ -22,9 +22,9 @@ SCHEDULE_KEYS = {
 }
 DEVICE_KEYS = {
     "name", "ip_address", "enabled", "device_group", "collection_group", "backup_schedule",
-    "backup_method",
+    "backup_method", "platform", "backup_command", "credential_set",
 }
-DEVICE_GROUP_KEYS = {"name", "user_groups"}
+DEVICE_GROUP_KEYS = {"name", "user_groups", "credential_set"}
 COLLECTION_GROUP_KEYS = {"name", "slug", "concurrency_limit"}
 
 
@@ -84,6 +84,7 @@ def load_inventory_file(path: str | Path) -> dict[str, Any]:
 class _Importer:
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
+        self.credential_sets = {c.name: c for c in CredentialSet.objects.all()}
         self.errors: list[str] = []
         self.report = ImportReport()
 
@@ -180,6 +181,18 @@ class _Importer:
             existing[obj.name] = obj
         return existing
 
+    def _credential_set(self, label: str, item: dict[str, Any]) -> tuple[bool, Any]:
+        """(ok, the named credential set or None); credentials themselves never come from a
+        file: a record names a set already stored (admin)."""
+        name = item.get("credential_set")
+        if name is None:
+            return True, None
+        found = self.credential_sets.get(name) if isinstance(name, str) else None
+        if found is None:
+            self.errors.append(f"{label}: credential_set: unknown credential set {name!r}")
+            return False, None
+        return True, found
+
     def _device_groups(self) -> dict[str, DeviceGroup]:
         records = self._records("device_groups")
         self._duplicates("device_groups", records)
@@ -191,17 +204,24 @@ class _Importer:
             if not isinstance(wanted, list) or not all(isinstance(g, str) and g for g in wanted):
                 self.errors.append(f"{label}: user_groups: expected a list of group names")
                 continue
+            ok, credential_set = self._credential_set(label, item)
+            if not ok:
+                continue
             obj = existing.get(item["name"])
             created = obj is None
             if obj is None:
-                obj = DeviceGroup(name=item["name"])
+                obj = DeviceGroup(name=item["name"], credential_set=credential_set)
                 self._validate("device_groups", label, obj, exclude=[])
                 obj.save()
                 current: set[str] = set()
             else:
                 current = {g.name for g in obj.user_groups.all()}
             changed = set(wanted) != current
-            if changed:
+            if obj.credential_set_id != getattr(credential_set, "pk", None):
+                obj.credential_set = credential_set
+                obj.save(update_fields=["credential_set"])
+                changed = True
+            if set(wanted) != current:
                 groups = [Group.objects.get_or_create(name=n)[0] for n in wanted]
                 obj.user_groups.set(groups)
             self.report.add("device_groups", "created" if created else
@@ -267,6 +287,8 @@ class _Importer:
                 "ip_address": item.get("ip_address"),
                 "enabled": item.get("enabled", True),
                 "backup_method": item.get("backup_method", "") or "",
+                "platform": item.get("platform", "") or "",
+                "backup_command": item.get("backup_command", "") or "",
             }
             if not isinstance(values["enabled"], bool):
                 self.errors.append(f"{label}: enabled: expected true or false, "
@@ -282,7 +304,8 @@ class _Importer:
                     bad_ref = True
                 else:
                     values[key] = known[ref]
-            if bad_ref:
+            ok, values["credential_set"] = self._credential_set(label, item)
+            if bad_ref or not ok:
                 continue
             obj = existing.get(item["name"])
             created = obj is None

@@ -152,3 +152,27 @@ def test_shipped_demo_inventory_imports_with_loopback_addresses_only() -> None:
     call_command("import_inventory", str(DEMO), stdout=StringIO())
     assert Device.objects.count() >= 5
     assert all(ip.startswith("127.") for ip in Device.objects.values_list("ip_address", flat=True))
+
+
+def test_collection_settings_refer_to_a_stored_credential_set_by_name(tmp_path: Path) -> None:
+    from devices.models import CredentialSet
+
+    CredentialSet.objects.create(name="lab-ssh", username="backup")
+    text = (
+        "device_groups:\n  - {name: lab, credential_set: lab-ssh}\n"
+        "devices:\n  - {name: Lab-Linux-01, ip_address: 127.0.0.41, device_group: lab,\n"
+        "     backup_method: ssh, platform: linux, backup_command: cat /etc/motd,\n"
+        "     credential_set: lab-ssh}\n"
+    )
+    run(tmp_path, text)
+    device = Device.objects.get(name="Lab-Linux-01")
+    assert (device.backup_method, device.platform, device.backup_command) == (
+        "ssh", "linux", "cat /etc/motd")
+    assert device.credential_set.name == "lab-ssh"  # type: ignore[union-attr]
+    assert device.device_group.credential_set.name == "lab-ssh"  # type: ignore[union-attr]
+    assert "unchanged" in run(tmp_path, text) and "0 updated" in run(tmp_path, text)
+    with pytest.raises(CommandError, match=r"devices\[0\] \(Lab-Linux-01\): credential_set: "
+                                           r"unknown credential set 'nope'"):
+        run(tmp_path, text.replace("credential_set: lab-ssh}", "credential_set: nope}"))
+    with pytest.raises(CommandError, match=r"devices\[0\] \(Lab-Linux-01\): platform:"):
+        run(tmp_path, text.replace("platform: linux", "platform: junos"))
