@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -38,11 +39,17 @@ def test_sigkill_at_random_moments_of_fan_out_ends_with_each_device_collected_on
 ) -> None:
     rng = random.Random(20271003)
     now = datetime.now(UTC)
-    hourly = schedule_create(name="hourly", schedule_type="cron", cron_expression="0 * * * *")
-    BackupSchedule.objects.filter(pk=hourly.pk).update(active_since=now - timedelta(days=1))
+    # One occurrence two minutes ago and none for a year after it: the test never sees a
+    # second one, whenever it runs.
+    local = (now - timedelta(minutes=2)).astimezone(ZoneInfo("Australia/Sydney"))
+    yearly = schedule_create(
+        name="once", schedule_type="cron",
+        cron_expression=f"{local.minute} {local.hour} {local.day} {local.month} *",
+    )
+    BackupSchedule.objects.filter(pk=yearly.pk).update(active_since=now - timedelta(days=1))
     group = CollectionGroup.objects.create(name="chaos", concurrency_limit=4)
-    ids = make_devices(DEVICES, schedule=hourly, group=group)
-    occurrence = now.replace(minute=0, second=0, microsecond=0)
+    ids = make_devices(DEVICES, schedule=yearly, group=group)
+    occurrence = local.replace(second=0, microsecond=0).astimezone(UTC)
     state = SchedulerState.load()
     state.last_tick = occurrence - timedelta(seconds=1)  # every start catches this one up
     state.save()
