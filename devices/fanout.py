@@ -9,6 +9,7 @@ atomically (`queued` → `running`), so a device is still collected once.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -77,25 +78,33 @@ def create_results(
     return max(created, 0)
 
 
+# One compact encoder for every payload: json.dumps(..., separators=...) builds a new encoder
+# per call, which shows at 100,000 payloads per occurrence. Same output.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=64)
+def _utc_iso(instant: datetime) -> str:
+    """`instant` in ISO 8601 UTC with a Z; every row of an occurrence shares one instant."""
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def collect_payload(row: dict[str, Any]) -> str:
     """The JSON string argument of `device.collect` (DESIGN.md, "Queues")."""
     scheduled_for = row["scheduled_for"]
     assert isinstance(scheduled_for, datetime)
-    return json.dumps(
+    return _COMPACT_JSON.encode(
         {
             "result_id": row["id"],
             "device_id": row["device_id"],
             "device_name": row["device__name"],
             "ip_address": row["device__ip_address"],
             "schedule_id": row["schedule_id"],
-            "scheduled_for": scheduled_for.astimezone(UTC).isoformat().replace(
-                "+00:00", "Z"
-            ),
+            "scheduled_for": _utc_iso(scheduled_for),
             "is_catchup": row["is_catchup"],
             "manual": row["manual"],
             "collection_group": row["device__collection_group__slug"],
-        },
-        separators=(",", ":"),
+        }
     )
 
 
@@ -143,9 +152,13 @@ def publish_pending(
             publisher.publish(
                 (collect_payload(row), row["device__collection_group__slug"]) for row in rows
             )
-            DeviceBackupResult.objects.filter(id__in=[r["id"] for r in rows]).update(
-                published_at=timezone.now()
-            )
+            ids = [r["id"] for r in rows]  # ascending: batches come in id order
+            # The id range repeats what the list says; it makes the plan a primary-key range
+            # scan whatever the statistics (a new occurrence's rows have none yet), instead of
+            # a scan of the whole table per batch.
+            DeviceBackupResult.objects.filter(
+                id__gte=ids[0], id__lte=ids[-1], id__in=ids
+            ).update(published_at=timezone.now())
             published += len(rows)
             count_published(occurrence.schedule_id, len(rows))
     return published

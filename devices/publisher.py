@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import uuid
 from collections.abc import Iterable
@@ -118,11 +119,11 @@ class _Template:
         self.marks = pieces[1::2]
 
     def fill(self, payload: str) -> str:
-        task_id = str(uuid.uuid4())
+        task_id, tag = _uuid4_pair()
         body = f"[[{json.dumps(payload)}], {{}}, {_EMBED}]"
         values = {
             _ID: task_id,
-            _TAG: str(uuid.uuid4()),
+            _TAG: tag,
             _ARGSREPR: json.dumps(repr([payload]))[1:-1],
             _BODY: base64.b64encode(body.encode()).decode(),
         }
@@ -130,3 +131,16 @@ class _Template:
         for mark, text in zip(self.marks, self.texts[1:], strict=True):
             out += ('"', values[mark], '"', text)
         return "".join(out)
+
+
+def _uuid4_pair() -> tuple[str, str]:
+    """Two random (version 4) UUIDs written as str(uuid.uuid4()) writes them, from one urandom
+    call: uuid.UUID's constructor and __str__ cost more than the randomness itself."""
+    raw = bytearray(os.urandom(32))
+    out = []
+    for at in (0, 16):
+        raw[at + 6] = (raw[at + 6] & 0x0F) | 0x40  # version 4
+        raw[at + 8] = (raw[at + 8] & 0x3F) | 0x80  # the RFC 4122 variant
+        h = raw[at:at + 16].hex()
+        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return out[0], out[1]
