@@ -57,6 +57,9 @@ class Agenda:
 
     def due(self, now: datetime) -> list[tuple[ScheduleSpec, datetime]]:
         """Every (schedule, occurrence) due at `now`, oldest first, without consuming them."""
+        first_due = self.next_due()
+        if first_due is None or first_due > now:
+            return []  # the idle tick: one look at the heap
         out: list[tuple[ScheduleSpec, datetime]] = []
         for sid, first in self._due.items():
             if first > now:

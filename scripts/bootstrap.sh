@@ -9,7 +9,7 @@ extras=""
 frontend=0
 for arg in "$@"; do
   case "$arg" in
-    --test) extras="[test]" ;;
+    --test) extras="[test,bench]" ;;
     --frontend) frontend=1 ;;
     *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
   esac
@@ -24,7 +24,7 @@ fi
 hash=$(sha256sum pyproject.toml | cut -c1-16)
 stamp=".venv/.installed-${hash}${extras}"
 # An install with the test extras also satisfies a plain one.
-if [ ! -f "$stamp" ] && { [ -n "$extras" ] || [ ! -f ".venv/.installed-${hash}[test]" ]; }; then
+if [ ! -f "$stamp" ] && { [ -n "$extras" ] || [ ! -f ".venv/.installed-${hash}[test,bench]" ]; }; then
   echo "bootstrap: installing Python packages${extras:+ (with test extras)}"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".${extras}"
