@@ -91,3 +91,15 @@ def test_bulk_updates_are_repaired_by_the_explicit_recompute(redis_db: Any) -> N
     assert schedule.next_run_at is not None
     local = schedule.next_run_at.astimezone(ZoneInfo("Australia/Sydney"))
     assert local.hour == 5
+
+
+def test_recompute_command_reports_what_changed(redis_db: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    schedule = schedule_create(name="d", hour=2, minute=0)
+    BackupSchedule.objects.filter(pk=schedule.pk).update(next_run_at=None)
+    out = StringIO()
+    call_command("recompute_next_runs", stdout=out)
+    assert out.getvalue().strip() == "next_run_at recomputed: 1 schedule(s) changed"
