@@ -57,10 +57,6 @@ class ImportReport:
             )
         return "; ".join(parts)
 
-    @property
-    def changed(self) -> bool:
-        return any(c["created"] or c["updated"] for c in self.counts.values())
-
 
 def load_inventory_file(path: str | Path) -> dict[str, Any]:
     """Parse the YAML file into a mapping; raise InventoryError naming the file on failure."""
