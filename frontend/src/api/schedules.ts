@@ -1,21 +1,12 @@
 /** `/api/backup-schedules/` (read side) and the bulk assignment under `/api/scheduled-backups/`. */
 
 import { api, type Paginated } from './client'
+import type { DeviceSchedule } from './devices'
 
 export type ScheduleType = 'daily' | 'weekly' | 'monthly' | 'cron' | (string & {})
 
-export interface BackupSchedule {
-  id: number
-  name: string
-  schedule_type: ScheduleType
-  hour: number | null
-  minute: number | null
-  day_of_week: number | string | null
-  day_of_month: number | null
-  cron_expression: string | null
-  enabled: boolean
-  next_run_at: string | null
-  last_run_at: string | null
+/** A schedule as `/api/backup-schedules/` lists it: the fields nested in a device, and more. */
+export interface BackupSchedule extends DeviceSchedule {
   /** Enabled devices the user may see. */
   device_count: number
   /** e.g. "Daily at 02:00" */
