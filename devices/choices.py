@@ -9,6 +9,7 @@ class DeviceBackupResultStatusChoices(models.TextChoices):
     SUCCESS = "success", "Success"
     FAILED = "failed", "Failed"
     MISSED_WINDOW = "missed_window", "Missed window"
+    SKIPPED = "skipped", "Skipped"
 
 
 # Result states after which a result never changes again.
@@ -16,7 +17,16 @@ TERMINAL_RESULT_STATUSES = (
     DeviceBackupResultStatusChoices.SUCCESS,
     DeviceBackupResultStatusChoices.FAILED,
     DeviceBackupResultStatusChoices.MISSED_WINDOW,
+    DeviceBackupResultStatusChoices.SKIPPED,
 )
+
+
+class SkipReasonChoices(models.TextChoices):
+    """Why a result was `skipped` (empty for every other status)."""
+
+    NONE = "", "—"
+    MAINTENANCE = "maintenance", "Maintenance window"
+    OVERLAP = "overlap", "Earlier run still in progress"
 
 
 class BackupMethodChoices(models.TextChoices):

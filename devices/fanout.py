@@ -27,6 +27,7 @@ from devices.choices import DeviceBackupResultStatusChoices as Status
 from devices.metrics import count_published
 from devices.models import Device, DeviceBackupResult
 from devices.publisher import CollectPublisher
+from schedules.models import BackupSchedule
 
 logger = logging.getLogger(__name__)
 
@@ -62,15 +63,20 @@ def create_results(
     error = MISSED_ERROR if status == Status.MISSED_WINDOW else ""
     device_sql, device_params = devices.values("id").query.sql_with_params()
     table = DeviceBackupResult._meta.db_table
+    schedules_table = BackupSchedule._meta.db_table
     sql = (
-        f"INSERT INTO {table} (device_id, schedule_id, scheduled_for, status, is_catchup, "
-        f"manual, queued_at, finished_at, error) "
-        f"SELECT d.id, %s, %s, %s, %s, %s, %s, %s, %s FROM ({device_sql}) d WHERE 1=1 "
+        f"INSERT INTO {table} (device_id, schedule_id, schedule_name, scheduled_for, status, "
+        f"skip_reason, is_catchup, manual, attempts, queued_at, finished_at, error) "
+        f"SELECT d.id, %s, (SELECT s.name FROM {schedules_table} s WHERE s.id = %s), %s, %s, "
+        f"'', %s, %s, 0, %s, %s, %s FROM ({device_sql}) d WHERE 1=1 "
         f"ON CONFLICT (device_id, schedule_id, scheduled_for) DO NOTHING"
     )
+    # A raw statement gets no field adaptation: each backend stores datetimes its own way
+    # (SQLite as naive UTC text, which is what the ORM compares against), so adapt them here.
+    adapt = connection.ops.adapt_datetimefield_value
     params: list[Any] = [
-        occurrence.schedule_id, occurrence.scheduled_for, status, occurrence.is_catchup,
-        occurrence.manual, now, finished, error,
+        occurrence.schedule_id, occurrence.schedule_id, adapt(occurrence.scheduled_for), status,
+        occurrence.is_catchup, occurrence.manual, adapt(now), adapt(finished), error,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *device_params])  # type: ignore[list-item]

@@ -8,7 +8,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils.text import slugify
 
-from devices.choices import BackupMethodChoices, DeviceBackupResultStatusChoices, PlatformChoices
+from devices.choices import (
+    BackupMethodChoices,
+    DeviceBackupResultStatusChoices,
+    PlatformChoices,
+    SkipReasonChoices,
+)
 from schedules.models import BackupSchedule
 
 DEFAULT_QUEUE_SLUG = "default"
@@ -31,6 +36,11 @@ class CredentialSet(models.Model):
     password_encrypted = models.TextField(blank=True, default="", editable=False)
     private_key_encrypted = models.TextField(blank=True, default="", editable=False)
     key_passphrase_encrypted = models.TextField(blank=True, default="", editable=False)
+    device_group = models.ForeignKey(
+        "DeviceGroup", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="credential_sets",
+        help_text="Only devices of this group may use the set; empty: global (superusers only)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -146,6 +156,14 @@ class Device(models.Model):
         CredentialSet, null=True, blank=True, on_delete=models.PROTECT, related_name="devices",
         help_text="Login for this device; empty: its device group's",
     )
+    ssh_host_key = models.TextField(
+        blank=True, default="", editable=False,
+        help_text="SSH host key (type and base64) trusted for this device",
+    )
+    ssh_host_key_offered = models.TextField(
+        blank=True, default="", editable=False,
+        help_text="A different host key the device last presented, waiting for an admin",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -168,7 +186,12 @@ class DeviceBackupResult(models.Model):
 
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="backup_results")
     schedule = models.ForeignKey(
-        BackupSchedule, on_delete=models.CASCADE, related_name="backup_results"
+        BackupSchedule, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="backup_results",
+    )
+    schedule_name = models.CharField(
+        max_length=200, blank=True, default="",
+        help_text="The schedule's name when the occurrence fired; kept when it is deleted",
     )
     scheduled_for = models.DateTimeField(help_text="UTC instant of the occurrence")
     status = models.CharField(
@@ -178,6 +201,12 @@ class DeviceBackupResult(models.Model):
     )
     is_catchup = models.BooleanField(default=False)
     manual = models.BooleanField(default=False)
+    skip_reason = models.CharField(
+        max_length=20, blank=True, default="", choices=SkipReasonChoices.choices
+    )
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="Times its device.collect message was published"
+    )
     queued_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -38,6 +38,36 @@ class SchedulerConfig:
     lock_ttl_seconds: int = DEFAULT_LOCK_TTL
 
 
+SSH_HOST_KEY_POLICIES = ("tofu", "strict", "off")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollectionConfig:
+    """The `collection:` section: limits and recovery rules of `device.collect`."""
+
+    time_limit_seconds: int = 300  # one device's collection, hard limit
+    requeue_after_seconds: int = 900  # a published row still `queued` this long is sent again
+    max_attempts: int = 3  # deliveries of one row before it is `failed` ("lost: ...")
+    max_config_bytes: int = 10 * 1024 * 1024  # a larger configuration fails the result
+    ssh_host_key_policy: str = "tofu"  # tofu | strict | off
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertsConfig:
+    """The `alerts:` section."""
+
+    stale_after_periods: int = 2  # no success in this many periods of its schedule: stale
+    scheduler_down_after_seconds: int = 300
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetentionConfig:
+    """The `retention:` section."""
+
+    results_days: int = 400  # results older than this are pruned (0: keep forever)
+    configs_keep_per_device: int = 100  # beyond these, configurations older than results_days go
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     """Everything the processes read from the YAML file and the environment."""
@@ -45,6 +75,9 @@ class Config:
     path: str
     display_timezone: str
     scheduler: SchedulerConfig
+    collection: CollectionConfig
+    alerts: AlertsConfig
+    retention: RetentionConfig
     redis_url: str
     redis_configured: bool
     database_url: str | None
@@ -54,11 +87,34 @@ class Config:
         return ZoneInfo(self.display_timezone)
 
 
-_SCHEDULER_KEYS: dict[str, tuple[type, Any, Any]] = {
-    # key: (type, minimum, maximum)
-    "enabled": (bool, None, None),
-    "restart_window_minutes": (int, 0, 60 * 24 * 366),
-    "lock_ttl_seconds": (int, MIN_LOCK_TTL, 86_400),
+# section: {key: (type, minimum, maximum)}; str keys take a tuple of allowed values instead.
+_SECTION_KEYS: dict[str, dict[str, tuple[type, Any, Any]]] = {
+    "scheduler": {
+        "enabled": (bool, None, None),
+        "restart_window_minutes": (int, 0, 60 * 24 * 366),
+        "lock_ttl_seconds": (int, MIN_LOCK_TTL, 86_400),
+    },
+    "collection": {
+        "time_limit_seconds": (int, 5, 86_400),
+        "requeue_after_seconds": (int, 10, 7 * 86_400),
+        "max_attempts": (int, 1, 100),
+        "max_config_bytes": (int, 1024, 1024**3),
+        "ssh_host_key_policy": (str, SSH_HOST_KEY_POLICIES, None),
+    },
+    "alerts": {
+        "stale_after_periods": (int, 1, 1000),
+        "scheduler_down_after_seconds": (int, 10, 7 * 86_400),
+    },
+    "retention": {
+        "results_days": (int, 0, 100 * 366),
+        "configs_keep_per_device": (int, 1, 1_000_000),
+    },
+}
+_SECTION_CLASSES: dict[str, type] = {
+    "scheduler": SchedulerConfig,
+    "collection": CollectionConfig,
+    "alerts": AlertsConfig,
+    "retention": RetentionConfig,
 }
 
 
@@ -76,30 +132,43 @@ def _check_timezone(path: Path | str, key: str, value: Any) -> str:
     return value
 
 
-def _parse_scheduler(path: Path | str, raw: Any) -> SchedulerConfig:
+def _check_value(path: Path | str, dotted: str, spec: tuple[type, Any, Any], value: Any) -> Any:
+    kind, low, high = spec
+    if kind is str:
+        if value not in low:
+            raise ConfigError(
+                path, dotted, f"expected one of {', '.join(low)}, got {value!r}"
+            )
+        return value
+    # bool is a subclass of int: refuse `true` where a number is expected.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(
+            path, dotted, f"expected {'a boolean' if kind is bool else 'an integer'}, "
+            f"got {value!r} ({_type_name(value)})"
+        )
+    if kind is int and low is not None and value < low:
+        raise ConfigError(path, dotted, f"must be at least {low}, got {value}")
+    if kind is int and high is not None and value > high:
+        raise ConfigError(path, dotted, f"must be at most {high}, got {value}")
+    return value
+
+
+def _parse_section(path: Path | str, section: str, raw: Any) -> Any:
+    """One optional section of the file as its typed dataclass, every key checked."""
+    cls = _SECTION_CLASSES[section]
     if raw is None:
-        return SchedulerConfig()
+        return cls()
     if not isinstance(raw, dict):
-        raise ConfigError(path, "scheduler", f"expected a mapping, got {_type_name(raw)}")
+        raise ConfigError(path, section, f"expected a mapping, got {_type_name(raw)}")
+    keys = _SECTION_KEYS[section]
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        dotted = f"scheduler.{key}"
-        if key not in _SCHEDULER_KEYS:
-            known = ", ".join(sorted(_SCHEDULER_KEYS))
+        dotted = f"{section}.{key}"
+        if key not in keys:
+            known = ", ".join(sorted(keys))
             raise ConfigError(path, dotted, f"unknown key (known keys: {known})")
-        kind, low, high = _SCHEDULER_KEYS[key]
-        # bool is a subclass of int: refuse `true` where a number is expected.
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ConfigError(
-                path, dotted, f"expected {'a boolean' if kind is bool else 'an integer'}, "
-                f"got {value!r} ({_type_name(value)})"
-            )
-        if kind is int and low is not None and value < low:
-            raise ConfigError(path, dotted, f"must be at least {low}, got {value}")
-        if kind is int and high is not None and value > high:
-            raise ConfigError(path, dotted, f"must be at most {high}, got {value}")
-        values[key] = value
-    return SchedulerConfig(**values)
+        values[key] = _check_value(path, dotted, keys[key], value)
+    return cls(**values)
 
 
 def redis_url_from_env(env: dict[str, str]) -> tuple[str, bool]:
@@ -139,7 +208,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(path, None, f"expected a mapping at the top, got {_type_name(raw)}")
-    known = {"display_timezone", "scheduler"}
+    known = {"display_timezone", *_SECTION_CLASSES}
     for key in raw:
         if key not in known:
             names = ", ".join(sorted(known))
@@ -150,7 +219,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         tz_name = _check_timezone(
             "environment", "DEVICEVAULT_DISPLAY_TIMEZONE", env["DEVICEVAULT_DISPLAY_TIMEZONE"]
         )
-    scheduler = _parse_scheduler(path, raw.get("scheduler"))
+    sections = {name: _parse_section(path, name, raw.get(name)) for name in _SECTION_CLASSES}
     redis_url, redis_configured = redis_url_from_env(env)
     database_url = env.get("DATABASE_URL") or None
     if database_url and database_url.split(":", 1)[0] not in {
@@ -160,7 +229,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     return Config(
         path=str(path),
         display_timezone=tz_name,
-        scheduler=scheduler,
+        **sections,
         redis_url=redis_url,
         redis_configured=redis_configured,
         database_url=database_url,
