@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything from the project's own files and runs every check and test:
 # ruff, mypy, the front end's unit tests, then the Python suite (real PostgreSQL, Redis,
-# Celery workers and beats, sshd, and the browser tests in headless Chromium).
+# Celery workers and beats, sshd, and the browser tests in headless Chromium), then the suite
+# again on SQLite, the embedded default.
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth) and Redis on 127.0.0.1:6379.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -19,4 +20,11 @@ echo "== mypy"; .venv/bin/mypy schedules beat devices project
 if command -v npm >/dev/null 2>&1; then
   echo "== vitest"; (cd frontend && npm test --silent)
 fi
-echo "== pytest"; exec .venv/bin/python -m pytest "$@"
+echo "== pytest (PostgreSQL)"; .venv/bin/python -m pytest "$@"
+# The embedded default is SQLite: everything again on it (each web, worker and beat writes to
+# one file) except what measures or fuzzes the server rather than the database.
+echo "== pytest (SQLite)"
+DATABASE_URL="sqlite:///$DEVICEVAULT_VAR_DIR/sqlite/devicevault.sqlite3" \
+  DEVICEVAULT_VAR_DIR="$DEVICEVAULT_VAR_DIR/sqlite" \
+  exec .venv/bin/python -m pytest -m "not browser" --ignore=tests/test_bench_smoke.py \
+  --ignore=tests/test_api_fuzz.py "$@"

@@ -91,6 +91,16 @@ TEMPLATES = [
     },
 ]
 
+# SQLite (the embedded default) is shared by web, worker and beat: WAL lets readers run beside
+# the one writer, the busy timeout makes a writer wait instead of failing with "database is
+# locked", and IMMEDIATE transactions take the write lock up front, so two transactions never
+# deadlock upgrading a read lock (where a busy timeout cannot help).
+SQLITE_OPTIONS = {
+    "timeout": 30,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+
 if DEVICEVAULT.database_url:
     DATABASES = {"default": dj_database_url.parse(DEVICEVAULT.database_url, conn_max_age=60)}
 else:
@@ -98,9 +108,13 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "devicevault.sqlite3"),
-            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
         }
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
+    # Tests on SQLite use a file, so the beat and worker processes they start share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -85,7 +85,10 @@ def redis_down(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def database_down(transactional_db: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Close the connection and point it at a closed port until the test ends."""
     connection.close()
-    monkeypatch.setitem(connection.settings_dict, "PORT", str(closed_port()))
+    if connection.vendor == "sqlite":
+        monkeypatch.setitem(connection.settings_dict, "NAME", "/nonexistent/devicevault.sqlite3")
+    else:
+        monkeypatch.setitem(connection.settings_dict, "PORT", str(closed_port()))
     yield
     connection.close()
     monkeypatch.undo()

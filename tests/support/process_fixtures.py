@@ -16,7 +16,8 @@ from tests.support.processes import Processes
 
 def _database_url() -> str:
     db = settings.DATABASES["default"]
-    assert "postgresql" in db["ENGINE"], "process tests need PostgreSQL (DATABASE_URL)"
+    if "sqlite" in db["ENGINE"]:
+        return f"sqlite:///{db['NAME']}"  # the test database file (settings: TEST NAME)
     user = db.get("USER") or "postgres"
     host = db.get("HOST") or "127.0.0.1"
     port = db.get("PORT") or 5432
