@@ -70,9 +70,10 @@ class BackupDiff:
     diff: str
 
 
-def backup_diff(backup: DeviceBackup) -> BackupDiff:
-    """Unified diff of the backup against the device's previous one (or against nothing)."""
-    previous = backup.previous
+def backup_diff(backup: DeviceBackup, against: DeviceBackup | None = None) -> BackupDiff:
+    """Unified diff of the backup against `against` (another backup of the same device), by
+    default the device's previous one (or nothing, for its first)."""
+    previous = against if against is not None else backup.previous
     old = previous.blob.text if previous is not None else ""
     old_name = f"backup {previous.pk}" if previous is not None else "/dev/null"
     diff = "".join(

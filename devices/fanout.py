@@ -40,7 +40,7 @@ MISSED_ERROR = "occurrence older than the restart window; not collected"
 class Occurrence:
     """One firing of a schedule at a UTC instant."""
 
-    schedule_id: int
+    schedule_id: int | None  # None: one device backed up now, outside any schedule
     scheduled_for: datetime
     is_catchup: bool = False
     manual: bool = False
@@ -67,7 +67,8 @@ def create_results(
     sql = (
         f"INSERT INTO {table} (device_id, schedule_id, schedule_name, scheduled_for, status, "
         f"skip_reason, is_catchup, manual, attempts, queued_at, finished_at, error) "
-        f"SELECT d.id, %s, (SELECT s.name FROM {schedules_table} s WHERE s.id = %s), %s, %s, "
+        f"SELECT d.id, %s, COALESCE((SELECT s.name FROM {schedules_table} s WHERE s.id = %s), ''), "
+        f"%s, %s, "
         f"'', %s, %s, 0, %s, %s, %s FROM ({device_sql}) d WHERE 1=1 "
         f"ON CONFLICT (device_id, schedule_id, scheduled_for) DO NOTHING"
     )
@@ -181,6 +182,7 @@ def enqueue_occurrence(
     Returns (rows created now, messages published now).
     """
     if devices is None:
+        assert occurrence.schedule_id is not None, "a device backed up now names its device"
         devices = scheduled_devices(occurrence.schedule_id)
     with transaction.atomic():
         created = create_results(occurrence, devices)
@@ -194,6 +196,7 @@ def record_missed(occurrence: Occurrence) -> int:
     Rows the occurrence already has but never published are missed too: they were never
     sent, and now it is too late.
     """
+    assert occurrence.schedule_id is not None
     with transaction.atomic():
         created = create_results(
             occurrence, scheduled_devices(occurrence.schedule_id), status=Status.MISSED_WINDOW

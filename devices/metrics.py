@@ -19,10 +19,12 @@ def _client() -> redis.Redis:
     return redis_client()
 
 
-def count_published(schedule_id: int, count: int) -> None:
-    """Add `count` device tasks published for the schedule (never fails the caller)."""
+def count_published(schedule_id: int | None, count: int) -> None:
+    """Add `count` device tasks published for the schedule, or for single devices backed up
+    now (`none`); never fails the caller."""
     try:
-        _client().hincrby(TASKS_PUBLISHED_KEY, str(schedule_id), count)
+        label = "none" if schedule_id is None else str(schedule_id)
+        _client().hincrby(TASKS_PUBLISHED_KEY, label, count)
     except redis.RedisError as exc:
         logger.debug("metrics not recorded: %s", exc)
 

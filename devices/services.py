@@ -64,6 +64,20 @@ def _refused_message(ids: list[int]) -> str:
     return f"Unknown device ids, or devices you may not see: {shown}{more}."
 
 
+def device_backup_now(*, device: Device) -> int:
+    """Back up one enabled device now: a `manual` result with no schedule, published before
+    this returns. Returns 1 (the message published). Broker errors propagate."""
+    if not device.enabled:
+        raise ValidationError({"device": ["The device is disabled; enable it to back it up."]})
+    occurrence = Occurrence(schedule_id=None, scheduled_for=timezone.now(), manual=True)
+    created, published = enqueue_occurrence(occurrence, Device.objects.filter(pk=device.pk))
+    logger.info(
+        "device backup now: device=%s occurrence=%s created=%d published=%d",
+        device.pk, occurrence.scheduled_for.isoformat(), created, published,
+    )
+    return published
+
+
 def schedule_run_now(*, schedule: BackupSchedule, devices: DeviceQuerySet) -> int:
     """Enqueue one manual occurrence of `schedule`, now, for its enabled devices in `devices`.
 

@@ -11,11 +11,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Case, DateTimeField, F, Q, QuerySet, Value, When
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from devices.choices import DeviceBackupResultStatusChoices
 from devices.models import Device
+from devices.outcomes import BACKUP_STATUS_FILTERS, filter_backup_status, stale_periods
 from devices.selectors import HistoryFilters, display_zone, local_midnight
 from project.api import MAX_ID, QueryBooleanField, QueryIdField, QueryIntegerField
 
@@ -63,6 +65,13 @@ DEVICE_ORDERINGS = {
     # device) come last either way.
     "next_run_at": (NEXT_BACKUP.asc(nulls_last=True), F("name").asc(), F("id").asc()),
     "-next_run_at": (NEXT_BACKUP.desc(nulls_last=True), F("name").asc(), F("id").asc()),
+    # The occurrence of the last backup (devices.outcomes.with_outcomes); never backed up last.
+    "last_backup": (
+        F("last_scheduled_for").asc(nulls_last=True), F("name").asc(), F("id").asc()
+    ),
+    "-last_backup": (
+        F("last_scheduled_for").desc(nulls_last=True), F("name").asc(), F("id").asc()
+    ),
 }
 
 
@@ -78,14 +87,21 @@ class DeviceFilterSet(serializers.Serializer):
     search = serializers.CharField(
         required=False, max_length=200, help_text="Part of the name or IP address (any case)"
     )
+    backup_status = serializers.ChoiceField(
+        choices=list(BACKUP_STATUS_FILTERS), required=False,
+        help_text="Status of the last backup, `stale` (no success for "
+        "`alerts.stale_after_periods` periods of its schedule) or `never` (no backup yet)",
+    )
     ordering = serializers.ChoiceField(
         choices=list(DEVICE_ORDERINGS), required=False, default="name",
-        help_text="Sort key; `next_run_at` is the schedule's next run, unscheduled last",
+        help_text="Sort key; `next_run_at` is the schedule's next run, unscheduled last; "
+        "`last_backup` the occurrence of the last backup, never backed up last",
     )
 
     @staticmethod
     def apply(queryset: QuerySet[Device], params: dict[str, Any]) -> QuerySet[Device]:
-        """The devices of `queryset` matching the validated `params`, in their order."""
+        """The devices of `queryset` (annotated by `with_outcomes`) matching the validated
+        `params`, in their order."""
         for name in ("backup_schedule", "device_group", "collection_group"):
             if name in params:
                 value = params[name]
@@ -97,6 +113,10 @@ class DeviceFilterSet(serializers.Serializer):
         if params.get("search"):
             term = params["search"]
             queryset = queryset.filter(Q(name__icontains=term) | Q(ip_address__icontains=term))
+        if params.get("backup_status"):
+            queryset = filter_backup_status(
+                queryset, params["backup_status"], now=timezone.now(), periods=stale_periods()
+            )
         return queryset.order_by(*DEVICE_ORDERINGS[params.get("ordering") or "name"])
 
 

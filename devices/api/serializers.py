@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from devices.models import Device, DeviceBackup, DeviceBackupResult
-from project.api import IdField, RejectUnknownFieldsMixin, UtcDateTimeField
+from devices.outcomes import LAST_BACKUP_STATUSES, is_stale, last_backup, stale_periods
+from project.api import IdField, QueryIdField, RejectUnknownFieldsMixin, UtcDateTimeField
 from schedules.models import BackupSchedule
 
 
@@ -31,21 +36,45 @@ class NestedBackupScheduleSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class LastBackupSerializer(serializers.Serializer):
+    """The device's newest running or finished result."""
+
+    status = serializers.ChoiceField(choices=LAST_BACKUP_STATUSES, read_only=True)
+    scheduled_for = UtcDateTimeField(read_only=True)
+    finished_at = UtcDateTimeField(read_only=True, allow_null=True)
+    error = serializers.CharField(read_only=True)
+
+
 class DeviceSerializer(serializers.ModelSerializer):
-    """A device with its groups and its backup schedule (each nested, or null)."""
+    """A device with its groups, its backup schedule (each nested, or null) and its last
+    backup; the device comes annotated by `devices.outcomes.with_outcomes`."""
 
     ip_address = serializers.CharField(read_only=True)
     device_group = NamedRefSerializer(read_only=True, allow_null=True)
     collection_group = NamedRefSerializer(read_only=True, allow_null=True)
     backup_schedule = NestedBackupScheduleSerializer(read_only=True, allow_null=True)
+    last_backup = serializers.SerializerMethodField()
+    stale = serializers.SerializerMethodField()
 
     class Meta:
         model = Device
         fields = [
             "id", "name", "ip_address", "enabled", "device_group", "collection_group",
-            "backup_schedule",
+            "backup_schedule", "last_backup", "stale",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(LastBackupSerializer(allow_null=True))
+    def get_last_backup(self, device: Device) -> dict[str, Any] | None:
+        last = last_backup(device)
+        return None if last is None else LastBackupSerializer(last).data
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_stale(self, device: Device) -> bool:
+        """No success for `alerts.stale_after_periods` periods of its schedule."""
+        if "now" not in self.context:  # once per response, for every device of the page
+            self.context["now"] = timezone.now()
+        return is_stale(device, now=self.context["now"], periods=stale_periods())
 
 
 class DeviceScheduleAssignSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
@@ -138,12 +167,33 @@ class DeviceBackupSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class DeviceBackupDetailSerializer(DeviceBackupSerializer):
+    """One stored configuration with its text."""
+
+    content = serializers.CharField(source="blob.text", read_only=True)
+
+    class Meta(DeviceBackupSerializer.Meta):
+        fields = [*DeviceBackupSerializer.Meta.fields, "content"]
+        read_only_fields = fields
+
+
+class BackupDiffQuery(serializers.Serializer):
+    """Query of the diff endpoint."""
+
+    against = QueryIdField(
+        required=False,
+        help_text="Another backup of the same device to diff against (default: the previous)",
+    )
+
+
 class BackupDiffSerializer(serializers.Serializer):
     backup_id = serializers.IntegerField()
     previous_id = serializers.IntegerField(
-        allow_null=True, help_text="null: this is the device's first backup"
+        allow_null=True,
+        help_text="The backup diffed against; null: the device's first backup, diffed "
+        "against nothing",
     )
     diff = serializers.CharField(
-        help_text="Unified diff from the previous backup (from /dev/null for the first one); "
+        help_text="Unified diff from `previous_id` (from /dev/null for the first one); "
         "empty when nothing changed"
     )

@@ -39,6 +39,11 @@ urlpatterns = [
         name="device-backups",
     ),
     re_path(
+        r"^devices/(?P<device_id>[^/.]+)/backups/(?P<backup_id>[^/.]+)/$",
+        views.DeviceBackupDetailView.as_view(),
+        name="device-backup-detail",
+    ),
+    re_path(
         r"^devices/(?P<device_id>[^/.]+)/backups/(?P<backup_id>[^/.]+)/diff/$",
         views.DeviceBackupDiffView.as_view(),
         name="device-backup-diff",

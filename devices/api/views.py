@@ -21,6 +21,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer
@@ -32,10 +33,12 @@ from devices.access import can_change_devices
 from devices.api.filtersets import CalendarQuery, DeviceFilterSet, HistoryFilterSet
 from devices.api.renderers import CalendarData, CalendarJSONRenderer
 from devices.api.serializers import (
+    BackupDiffQuery,
     BackupDiffSerializer,
     BackupResultSerializer,
     BulkAssignResultSerializer,
     BulkAssignSerializer,
+    DeviceBackupDetailSerializer,
     DeviceBackupSerializer,
     DeviceScheduleAssignSerializer,
     DeviceSerializer,
@@ -43,8 +46,14 @@ from devices.api.serializers import (
 )
 from devices.backups import backup_diff, backups_of
 from devices.models import Device, DeviceBackup, DeviceBackupResult, DeviceQuerySet
+from devices.outcomes import with_outcomes
 from devices.selectors import Calendar, calendar_for_user, display_zone, history_for_user
-from devices.services import device_assign_schedule, devices_bulk_assign, schedule_run_now
+from devices.services import (
+    device_assign_schedule,
+    device_backup_now,
+    devices_bulk_assign,
+    schedule_run_now,
+)
 from project.api import MAX_ID, ApiViewMixin, NoQueryParams, WritePermission
 from schedules.models import BackupSchedule
 
@@ -101,13 +110,13 @@ class DeviceViewSet(
     serializer_class = DeviceSerializer
     permission_classes = [IsAuthenticated, CanChangeDevices]
     queryset = Device.objects.none()  # for the schema; get_queryset() is per user
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]  # POST: backup-now
 
     def get_query_serializer_class(self) -> type[Any]:
         return DeviceFilterSet if self.action == "list" else NoQueryParams
 
     def get_queryset(self) -> QuerySet[Device]:
-        queryset: QuerySet[Device] = self.visible_devices().select_related(
+        queryset: QuerySet[Device] = with_outcomes(self.visible_devices()).select_related(
             "backup_schedule", "device_group", "collection_group"
         )
         if self.action == "list":
@@ -128,6 +137,25 @@ class DeviceViewSet(
                 device=device, schedule=serializer.validated_data["backup_schedule_id"]
             )
         return Response(self.get_serializer(device).data)
+
+    @extend_schema(
+        summary="Back up one device now",
+        description=(
+            "Publishes one `device.collect` for the device: a `manual` result whose schedule "
+            "is null. Answers once the message is in the broker. A disabled device is a 400."
+        ),
+        request=None,
+        responses={202: RunNowResultSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="backup-now")
+    def backup_now(self, request: Request, pk: str) -> Response:
+        device = self.get_object()  # 404 for a device the user may not see, then 403
+        try:
+            enqueued = device_backup_now(device=device)
+        except (kombu.exceptions.OperationalError, redis.RedisError, ConnectionError) as exc:
+            logger.error("backup now failed: device=%s broker error: %s", device.pk, exc)
+            raise BrokerUnavailable() from exc
+        return Response({"enqueued": enqueued}, status=status.HTTP_202_ACCEPTED)
 
 
 class CalendarView(ApiViewMixin, APIView):
@@ -290,32 +318,64 @@ class DeviceBackupListView(ApiViewMixin, DeviceBackupsMixin, generics.ListAPIVie
         return backups_of(self.device())
 
 
+class DeviceBackupDetailView(ApiViewMixin, DeviceBackupsMixin, generics.GenericAPIView):
+    """`GET /api/devices/{device_id}/backups/{backup_id}/`."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = DeviceBackupDetailSerializer
+    pagination_class = None
+    queryset = DeviceBackup.objects.none()  # for the schema
+
+    @extend_schema(
+        tags=[BACKUPS_TAG],
+        operation_id="devices_backups_retrieve",
+        summary="One stored configuration of a device, with its text",
+        description="A backup of another device, or of a device you may not see, is a 404.",
+        parameters=[_DEVICE_ID, _BACKUP_ID],
+        responses={200: DeviceBackupDetailSerializer},
+    )
+    def get(self, request: Request, device_id: str, backup_id: str) -> Response:
+        backup = generics.get_object_or_404(
+            DeviceBackup.objects.select_related("result", "blob"),
+            device=self.device(), pk=backup_id,
+        )
+        return Response(self.get_serializer(backup).data)
+
+
 class DeviceBackupDiffView(ApiViewMixin, DeviceBackupsMixin, generics.GenericAPIView):
-    """`GET /api/devices/{device_id}/backups/{backup_id}/diff/`."""
+    """`GET /api/devices/{device_id}/backups/{backup_id}/diff/[?against={other_id}]`."""
 
     permission_classes = [IsAuthenticated]
     serializer_class = BackupDiffSerializer
+    query_serializer_class = BackupDiffQuery
     pagination_class = None
     queryset = DeviceBackup.objects.none()  # for the schema
 
     @extend_schema(
         tags=[BACKUPS_TAG],
         operation_id="devices_backups_diff",
-        summary="Unified diff of a stored configuration against the device's previous one",
+        summary="Unified diff of a stored configuration against another of the device's",
         description=(
-            "`previous_id` is null for the device's first backup, which is diffed against "
-            "nothing (every line added). A backup of another device, or of a device you may "
-            "not see, is a 404."
+            "Against `against` (any other backup of the same device) or, by default, the "
+            "device's previous one; `previous_id` is null for the device's first backup, "
+            "which is diffed against nothing (every line added). A backup of another device, "
+            "or of a device you may not see, is a 404."
         ),
         parameters=[_DEVICE_ID, _BACKUP_ID],
         responses={200: BackupDiffSerializer},
     )
     def get(self, request: Request, device_id: str, backup_id: str) -> Response:
+        device = self.device()
+        backups = DeviceBackup.objects.filter(device=device)
         backup = generics.get_object_or_404(
-            DeviceBackup.objects.select_related("blob", "previous__blob"),
-            device=self.device(), pk=backup_id,
+            backups.select_related("blob", "previous__blob"), pk=backup_id
         )
-        diff = backup_diff(backup)
+        against = None
+        if "against" in self.params:
+            against = generics.get_object_or_404(
+                backups.select_related("blob"), pk=self.params["against"]
+            )
+        diff = backup_diff(backup, against)
         return Response(
             {"backup_id": diff.backup_id, "previous_id": diff.previous_id, "diff": diff.diff}
         )

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 LIST = "/api/devices/"
 DEVICE_FIELDS = {
     "id", "name", "ip_address", "enabled", "device_group", "collection_group", "backup_schedule",
+    "last_backup", "stale",
 }
 NESTED_SCHEDULE_FIELDS = {
     "id", "name", "schedule_type", "hour", "minute", "day_of_week", "day_of_month",
