@@ -81,7 +81,10 @@ EXPECTED_OPERATIONS = {
     ("/api/scheduled-backups/bulk-assign/", "post"),
     ("/api/scheduled-backups/{id}/test/", "post"), ("/api/scheduler/status/", "get"),
     ("/api/devices/{device_id}/backups/", "get"),
+    ("/api/devices/{device_id}/backups/{backup_id}/", "get"),
     ("/api/devices/{device_id}/backups/{backup_id}/diff/", "get"),
+    ("/api/devices/{id}/backup-now/", "post"),
+    ("/api/scheduled-backups/analytics/", "get"),
 }
 
 
@@ -105,7 +108,7 @@ def test_schema_is_valid_without_warnings_and_documents_every_endpoint() -> None
     devices = schema["paths"]["/api/devices/"]["get"]
     assert {p["name"] for p in devices["parameters"]} == {
         "backup_schedule", "device_group", "collection_group", "enabled", "search", "ordering",
-        "page", "page_size",
+        "backup_status", "page", "page_size",
     }
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from devices.analytics import GROUP_BY as ANALYTICS_GROUP_BY
 from devices.choices import DeviceBackupResultStatusChoices
 from devices.models import Device
 from devices.outcomes import BACKUP_STATUS_FILTERS, filter_backup_status, stale_periods
@@ -259,3 +260,41 @@ class HistoryFilterSet(serializers.Serializer):
         else:
             instant = local_midnight(value + timedelta(days=1) if end else value, display_zone())
         return instant.astimezone(UTC)
+
+
+# -- analytics -----------------------------------------------------------------------------
+
+ANALYTICS_DEFAULT_DAYS = 30
+ANALYTICS_MAX_DAYS = 366
+
+
+class AnalyticsQuery(serializers.Serializer):
+    """Query parameters of `GET /api/scheduled-backups/analytics/`."""
+
+    start = IsoDateField(
+        required=False, help_text="First local day (display timezone); default: 29 days "
+        "before `end`",
+    )
+    end = IsoDateField(required=False, help_text="Last local day, inclusive; default: today")
+    group_by = serializers.ChoiceField(
+        choices=list(ANALYTICS_GROUP_BY), required=False, default="schedule",
+        help_text="What each entry of `groups` is",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        end = attrs.get("end") or timezone.now().astimezone(display_zone()).date()
+        start = attrs.get("start") or end - timedelta(days=ANALYTICS_DEFAULT_DAYS - 1)
+        for name, day in (("start", start), ("end", end)):
+            if not CALENDAR_FIRST_START <= day <= CALENDAR_LAST_START:
+                raise serializers.ValidationError({name: "Out of range."})
+        if start > end:
+            raise serializers.ValidationError({"end": "Must not be before start."})
+        if (end - start).days + 1 > ANALYTICS_MAX_DAYS:
+            raise serializers.ValidationError(
+                {"start": f"At most {ANALYTICS_MAX_DAYS} days from start to end."}
+            )
+        attrs["start"], attrs["end"] = start, end
+        zone = display_zone()
+        attrs["from"] = local_midnight(start, zone).astimezone(UTC)
+        attrs["until"] = local_midnight(end + timedelta(days=1), zone).astimezone(UTC)
+        return attrs

@@ -197,3 +197,33 @@ class BackupDiffSerializer(serializers.Serializer):
         help_text="Unified diff from `previous_id` (from /dev/null for the first one); "
         "empty when nothing changed"
     )
+
+
+class ErrorCountSerializer(serializers.Serializer):
+    error = serializers.CharField(help_text="The error (its first 200 characters)")
+    count = serializers.IntegerField()
+
+
+class AnalyticsGroupSerializer(serializers.Serializer):
+    """One schedule's, collection group's or device group's figures (id null: none)."""
+
+    id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    total = serializers.IntegerField()
+    success = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    missed_window = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    success_rate = serializers.FloatField(
+        allow_null=True, help_text="success / results that were due (all but skipped)"
+    )
+    duration_p50_seconds = serializers.FloatField(allow_null=True)
+    duration_p95_seconds = serializers.FloatField(allow_null=True)
+    top_errors = ErrorCountSerializer(many=True)
+
+
+class AnalyticsSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    group_by = serializers.CharField()
+    groups = AnalyticsGroupSerializer(many=True)

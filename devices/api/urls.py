@@ -22,6 +22,11 @@ urlpatterns = [
         name="scheduled-backups-history",
     ),
     path(
+        "scheduled-backups/analytics/",
+        views.AnalyticsView.as_view(),
+        name="scheduled-backups-analytics",
+    ),
+    path(
         "scheduled-backups/bulk-assign/",
         views.BulkAssignView.as_view(),
         name="scheduled-backups-bulk-assign",

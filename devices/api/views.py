@@ -30,9 +30,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices.access import can_change_devices
-from devices.api.filtersets import CalendarQuery, DeviceFilterSet, HistoryFilterSet
+from devices.analytics import analytics_for_user
+from devices.api.filtersets import (
+    AnalyticsQuery,
+    CalendarQuery,
+    DeviceFilterSet,
+    HistoryFilterSet,
+)
 from devices.api.renderers import CalendarData, CalendarJSONRenderer
 from devices.api.serializers import (
+    AnalyticsSerializer,
     BackupDiffQuery,
     BackupDiffSerializer,
     BackupResultSerializer,
@@ -240,6 +247,34 @@ class RunNowView(ApiViewMixin, DeviceAccessMixin, generics.GenericAPIView):
             logger.error("run now failed: schedule=%s broker error: %s", schedule.pk, exc)
             raise BrokerUnavailable() from exc
         return Response({"enqueued": enqueued}, status=status.HTTP_202_ACCEPTED)
+
+
+class AnalyticsView(ApiViewMixin, APIView):
+    """`GET /api/scheduled-backups/analytics/`."""
+
+    permission_classes = [IsAuthenticated]
+    query_serializer_class = AnalyticsQuery
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="scheduled_backups_analytics",
+        summary="Success rate, durations and top errors per schedule or group",
+        description=(
+            "Over the results of the devices you may see whose occurrence falls in "
+            "`start`..`end` (local days, display timezone, both included; default the last "
+            "30 days). Durations are nearest-rank percentiles of the results that ran."
+        ),
+        responses={200: AnalyticsSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        groups = analytics_for_user(
+            user=request.user, start=self.params["from"], end=self.params["until"],
+            group_by=self.params["group_by"],
+        )
+        return Response(AnalyticsSerializer({
+            "start": self.params["start"], "end": self.params["end"],
+            "group_by": self.params["group_by"], "groups": groups,
+        }).data)
 
 
 class HistoryView(ApiViewMixin, generics.ListAPIView):

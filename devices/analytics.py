@@ -1,0 +1,121 @@
+"""Backup analytics: outcome counts, success rate, duration percentiles and the top errors per
+schedule, collection group or device group, computed in the database in two queries
+whatever the number of results, over the devices a user may see.
+
+The success rate is successes over results that were due (every counted status but
+`skipped`); durations are those of results that ran (started and finished). Percentiles
+are nearest-rank (the smallest duration with at least p % of the durations at
+or below it) from window functions, which PostgreSQL and SQLite both have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from devices.choices import DeviceBackupResultStatusChoices as Status
+from devices.models import CollectionGroup, Device, DeviceBackupResult, DeviceGroup
+from schedules.models import BackupSchedule
+
+GROUP_BY = ("schedule", "collection_group", "device_group")
+TOP_ERRORS = 5
+ERROR_CHARS = 200  # errors are grouped on their first characters
+COUNTED = (Status.SUCCESS, Status.FAILED, Status.MISSED_WINDOW, Status.SKIPPED)
+
+# group_by: (the result column or device column it groups on, the table naming it)
+_KEYS = {
+    "schedule": ("res.schedule_id", BackupSchedule._meta.db_table),
+    "collection_group": ("dev.collection_group_id", CollectionGroup._meta.db_table),
+    "device_group": ("dev.device_group_id", DeviceGroup._meta.db_table),
+}
+
+
+@dataclass
+class GroupFigures:
+    """One group's figures over the window."""
+
+    id: int | None
+    name: str
+    total: int = 0
+    success: int = 0
+    failed: int = 0
+    missed_window: int = 0
+    skipped: int = 0
+    success_rate: float | None = None
+    duration_p50_seconds: float | None = None
+    duration_p95_seconds: float | None = None
+    top_errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _duration_sql() -> str:
+    if connection.vendor == "postgresql":
+        return "EXTRACT(EPOCH FROM (res.finished_at - res.started_at))"
+    return "(julianday(res.finished_at) - julianday(res.started_at)) * 86400.0"
+
+
+def analytics_for_user(
+    *, user: Any, start: datetime, end: datetime, group_by: str
+) -> list[GroupFigures]:
+    """Figures of the results with `start <= scheduled_for < end` of the devices `user` may
+    see, one entry per group that has any, by name (no group last)."""
+    key, names_table = _KEYS[group_by]
+    visible_sql, visible_params = Device.objects.restrict(user).values("id").query.sql_with_params()
+    adapt = connection.ops.adapt_datetimefield_value
+    statuses = ", ".join(f"'{s}'" for s in COUNTED)
+    # Each result once, with its group and its duration (null when it did not run).
+    rows_sql = (
+        f"SELECT {key} AS k, res.status AS status, res.error AS error, "
+        f"CASE WHEN res.started_at IS NOT NULL AND res.finished_at IS NOT NULL "
+        f"THEN {_duration_sql()} END AS d "
+        f"FROM {DeviceBackupResult._meta.db_table} res "
+        f"JOIN {Device._meta.db_table} dev ON dev.id = res.device_id "
+        f"WHERE res.scheduled_for >= %s AND res.scheduled_for < %s "
+        f"AND res.status IN ({statuses}) AND res.device_id IN ({visible_sql})"
+    )
+    params = [adapt(start), adapt(end), *visible_params]
+    figures_sql = (
+        f"WITH r AS ({rows_sql}), ranked AS ("
+        f"SELECT k, status, d, "
+        f"ROW_NUMBER() OVER (PARTITION BY k, d IS NULL ORDER BY d) AS rn, "
+        f"COUNT(d) OVER (PARTITION BY k) AS nd FROM r) "
+        f"SELECT ranked.k, g.name, COUNT(*), "
+        + ", ".join(f"SUM(CASE WHEN status = '{s}' THEN 1 ELSE 0 END)" for s in COUNTED)
+        + ", MIN(CASE WHEN d IS NOT NULL AND rn >= nd * 0.5 THEN d END), "
+        "MIN(CASE WHEN d IS NOT NULL AND rn >= nd * 0.95 THEN d END) "
+        f"FROM ranked LEFT JOIN {names_table} g ON g.id = ranked.k "
+        f"GROUP BY ranked.k, g.name"
+    )
+    errors_sql = (
+        f"WITH r AS ({rows_sql}), counted AS ("
+        f"SELECT k, SUBSTR(error, 1, {ERROR_CHARS}) AS e, COUNT(*) AS n, "
+        f"ROW_NUMBER() OVER (PARTITION BY k ORDER BY COUNT(*) DESC, SUBSTR(error, 1, "
+        f"{ERROR_CHARS})) AS rn FROM r WHERE status = '{Status.FAILED}' AND error <> '' "
+        f"GROUP BY k, SUBSTR(error, 1, {ERROR_CHARS})) "
+        f"SELECT k, e, n FROM counted WHERE rn <= {TOP_ERRORS} ORDER BY k, rn"
+    )
+    groups: dict[Any, GroupFigures] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(figures_sql, params)
+        for k, name, total, success, failed, missed, skipped, p50, p95 in cursor.fetchall():
+            due = total - skipped  # a skip (maintenance, overlap) is nobody's failure
+            groups[k] = GroupFigures(
+                id=k, name=name or _no_group(group_by), total=total, success=success,
+                failed=failed, missed_window=missed, skipped=skipped,
+                success_rate=round(success / due, 4) if due else None,
+                duration_p50_seconds=_seconds(p50), duration_p95_seconds=_seconds(p95),
+            )
+        cursor.execute(errors_sql, params)
+        for k, error, count in cursor.fetchall():
+            groups[k].top_errors.append({"error": error, "count": count})
+    return sorted(groups.values(), key=lambda g: (g.id is None, g.name.lower(), g.id or 0))
+
+
+def _seconds(value: Any) -> float | None:
+    return None if value is None else round(float(value), 3)
+
+
+def _no_group(group_by: str) -> str:
+    return "(no schedule)" if group_by == "schedule" else "(no group)"
