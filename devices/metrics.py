@@ -32,8 +32,9 @@ NOTIFICATIONS_SENT_KEY = "devicevault:metrics:notifications_sent"  # hash: kind 
 
 NOTIFICATION_KINDS = ("email", "webhook")  # DESIGN.md, "Alerts": exported from the start
 
-# Up to this many result rows, counting the final statuses exactly (one GROUP BY over the
-# status index) costs a few milliseconds; above it they come from the planner's statistics.
+# Up to this many rows, counting through the status index costs a few milliseconds: a table
+# this small, or a final status this rare, is counted exactly; more come from the planner's
+# statistics.
 EXACT_COUNT_MAX_ROWS = 100_000  # rows
 IN_FLIGHT_STATUSES = (Status.QUEUED, Status.RUNNING)
 
@@ -177,8 +178,9 @@ def result_rows_by_status() -> dict[str, int]:
       EXACT_COUNT_MAX_ROWS rows (and always on SQLite) they are counted exactly. Above it,
       on PostgreSQL, each is the table's live row count times the status' frequency in the
       planner's statistics (`pg_stats`, refreshed by autovacuum's ANALYZE): O(1), and as
-      accurate as the last ANALYZE (within a few percent). A final status the statistics do
-      not list is rare by definition, and counted exactly through the index.
+      accurate as the last ANALYZE's sample. A final status estimated at no more than
+      EXACT_COUNT_MAX_ROWS (a rare one, or one the statistics do not list) is counted
+      exactly through the index, where a sample's error would show most.
     """
     rows = _count_by_status(IN_FLIGHT_STATUSES)
     final = _estimated_final_rows() if connection.vendor == "postgresql" else None
@@ -219,10 +221,11 @@ def _estimated_final_rows() -> dict[str, int] | None:
     if table_rows <= EXACT_COUNT_MAX_ROWS or values is None:
         return None
     share = dict(zip(values, frequencies, strict=True))
-    return {
-        str(status): (
-            round(table_rows * share[status]) if status in share
+    rows: dict[str, int] = {}
+    for status in TERMINAL_RESULT_STATUSES:
+        estimate = round(table_rows * share.get(status, 0.0))
+        rows[str(status)] = (
+            estimate if estimate > EXACT_COUNT_MAX_ROWS
             else DeviceBackupResult.objects.filter(status=status).count()
         )
-        for status in TERMINAL_RESULT_STATUSES
-    }
+    return rows
