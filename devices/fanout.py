@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from devices.choices import TERMINAL_RESULT_STATUSES
 from devices.choices import DeviceBackupResultStatusChoices as Status
-from devices.metrics import count_published
+from devices.metrics import count_finished, count_published
 from devices.models import Device, DeviceBackupResult
 from devices.publisher import CollectPublisher
 from schedules.models import BackupSchedule
@@ -204,6 +204,7 @@ def record_missed(occurrence: Occurrence) -> int:
         expired = _unpublished().filter(
             schedule_id=occurrence.schedule_id, scheduled_for=occurrence.scheduled_for
         ).update(status=Status.MISSED_WINDOW, finished_at=timezone.now(), error=MISSED_ERROR)
+    count_finished(Status.MISSED_WINDOW, created + expired)  # metrics, once committed
     return created + expired
 
 
@@ -215,9 +216,10 @@ def repair_stranded(
     within the restart window); rows whose occurrence is older become `missed_window`.
     Returns how many messages were published."""
     stranded = _unpublished().filter(queued_at__lt=older_than)
-    stranded.filter(scheduled_for__lt=now - window).update(
+    missed = stranded.filter(scheduled_for__lt=now - window).update(
         status=Status.MISSED_WINDOW, finished_at=now, error=MISSED_ERROR
     )
+    count_finished(Status.MISSED_WINDOW, missed)  # metrics
     occurrences = (
         stranded.filter(scheduled_for__gte=now - window)
         .values_list("schedule_id", "scheduled_for", "manual")

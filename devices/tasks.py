@@ -23,6 +23,7 @@ from devices.collectors import (
     TransientCollectionError,
     collector_for,
 )
+from devices.metrics import count_finished
 from devices.models import CollectionGroup, Device, DeviceBackupResult
 from devices.queues import DEFAULT_QUEUE
 from devices.routing import COLLECT_TASK
@@ -108,6 +109,7 @@ def run_collection(result_id: int) -> str:
         logger.exception("storing the backup failed: device=%s result=%s", device.pk, result_id)
         status, error = Status.FAILED, f"could not store the configuration: {exc}"
         _finish(result_id, status, error)
+    count_finished(status)  # metrics: the final status is committed
     if status == Status.SUCCESS:
         logger.info("collected: device=%s result=%s status=%s backup=%s",
                     device.pk, result_id, status, backup_id)

@@ -2,7 +2,9 @@
 
 Every scrape builds its figures anew (a collector per request, no process-global registry),
 so any web process answers the same, and the beat needs no HTTP server: it leaves its
-figures in Redis (devices.metrics). Counts and ages only: no device names or addresses.
+figures in Redis (devices.metrics), where workers and beats count too. Counts and ages only:
+no device names or addresses. With `METRICS_TOKEN` set, a scrape must send
+`Authorization: Bearer <token>`.
 
 Choices a dashboard needs to know:
 
@@ -11,8 +13,10 @@ Choices a dashboard needs to know:
 - `devicevault_lock_ttl_seconds` is 0 when no lock is held, -1 if the key somehow has no
   expiry (the beat never writes one like that).
 - `devicevault_last_tick_age_seconds` is NaN until the beat has ticked once.
-- `devicevault_results_total` counts result rows by status; rows move between statuses
-  (queued → running → success), so it is a gauge despite the conventional `_total` name.
+- `devicevault_results{status}` is a gauge of result rows by status (rows move from status
+  to status). A scrape never counts the whole table: see devices.metrics.result_rows_by_status.
+  `devicevault_results_finished_total{status}` counts results reaching a final status; its
+  rate is what alerts should use.
 - `devicevault_queue_depth` needs a Redis broker (the LLEN of kombu's list per queue, plus its
   priority lists); with any other broker the series are absent.
 - The answer is always 200: a component that does not answer gets
@@ -21,6 +25,7 @@ Choices a dashboard needs to know:
 
 from __future__ import annotations
 
+import hmac
 import logging
 import math
 import time
@@ -32,7 +37,7 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Min
+from django.db.models import Min
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -43,7 +48,13 @@ from prometheus_client.registry import Collector
 from beat.lock import LOCK_KEY, LockOwner
 from beat.models import SchedulerState
 from devices.choices import DeviceBackupResultStatusChoices as Status
-from devices.metrics import BEAT_METRICS_KEY, TASKS_PUBLISHED_KEY
+from devices.metrics import (
+    BEAT_METRICS_KEY,
+    TASKS_PUBLISHED_KEY,
+    Counters,
+    read_counters,
+    result_rows_by_status,
+)
 from devices.models import DeviceBackupResult
 from devices.queues import DEFAULT_QUEUE
 from devices.worker import collection_queue_names
@@ -84,25 +95,23 @@ class RedisFigures:
     lock_pttl_ms: int
     fanout: dict[str, str]
     published: dict[str, int]
+    counters: Counters
 
 
 def read_database() -> DatabaseFigures:
-    """Result counts by status (one GROUP BY), the oldest queued result, the beat's state."""
+    """Result rows by status (cheap reads only), the oldest queued result, the beat's state."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL statement_timeout = %s", [DB_STATEMENT_TIMEOUT])
-        # order_by() drops the model's default ordering, which would join the GROUP BY.
-        counts = dict(
-            DeviceBackupResult.objects.order_by().values_list("status").annotate(n=Count("pk"))
-        )
+        counts = result_rows_by_status()
         oldest = DeviceBackupResult.objects.filter(status=Status.QUEUED).aggregate(
             oldest=Min("queued_at")
         )["oldest"]
         state = SchedulerState.objects.filter(pk=1).values("last_tick", "is_running").first()
         queues = collection_queue_names()
     return DatabaseFigures(
-        results={status: int(counts.get(status, 0)) for status in Status.values},
+        results=counts,
         oldest_queued_at=oldest,
         last_tick=state["last_tick"] if state else None,
         scheduler_running=bool(state["is_running"]) if state else None,
@@ -115,7 +124,7 @@ def _text(value: bytes | str) -> str:
 
 
 def read_redis(client: redis.Redis) -> RedisFigures:
-    """The lock, its TTL and the beat's counters, in one round trip."""
+    """The lock, its TTL, the beat's figures and the shared counters, in two round trips."""
     pipe = client.pipeline(transaction=False)
     pipe.get(LOCK_KEY)
     pipe.pttl(LOCK_KEY)
@@ -133,6 +142,7 @@ def read_redis(client: redis.Redis) -> RedisFigures:
         lock_pttl_ms=int(pttl),
         fanout={_text(k): _text(v) for k, v in fanout.items()},
         published=counts,
+        counters=read_counters(client),
     )
 
 
@@ -232,8 +242,8 @@ class ScrapeCollector(Collector):
 
     def _database_families(self, db: DatabaseFigures) -> list[Metric]:
         results = GaugeMetricFamily(
-            "devicevault_results_total",
-            "Backup result rows by status (a gauge: rows move from status to status).",
+            "devicevault_results",
+            "Backup result rows by status (final statuses estimated on large PostgreSQL tables).",
             labels=["status"],
         )
         for status, count in db.results.items():
@@ -277,16 +287,67 @@ class ScrapeCollector(Collector):
         )
         for schedule_id in sorted(figures.published, key=lambda s: (len(s), s)):
             published.add_metric([schedule_id], figures.published[schedule_id])
-        families: list[Metric] = [leader, ttl, published]
+        families: list[Metric] = [leader, ttl, published, *self._counter_families(figures)]
         for field, name, documentation in _FANOUT_GAUGES:
             value = _float(figures.fanout.get(field))
             if value is not None:
                 families.append(GaugeMetricFamily(name, documentation, value=value))
         return families
 
+    @staticmethod
+    def _counter_families(figures: RedisFigures) -> list[Metric]:
+        counters = figures.counters
+        finished = CounterMetricFamily(
+            "devicevault_results_finished",
+            "Results that reached a final status (lost ones count as failed), by status.",
+            labels=["status"],
+        )
+        for status, count in counters.finished.items():
+            finished.add_metric([status], count)
+        sent = CounterMetricFamily(
+            "devicevault_notifications_sent",
+            "Notifications delivered, by channel kind.", labels=["kind"],
+        )
+        for kind in sorted(counters.notifications_sent):
+            sent.add_metric([kind], counters.notifications_sent[kind])
+        return [
+            finished,
+            CounterMetricFamily(
+                "devicevault_results_lost",
+                "Results failed as lost: still undelivered after collection.max_attempts.",
+                value=counters.lost,
+            ),
+            GaugeMetricFamily(
+                "devicevault_devices_stale",
+                "Devices the last staleness evaluation found stale (0 until one has run).",
+                value=counters.devices_stale,
+            ),
+            sent,
+        ]
+
+
+def _authorized(request: HttpRequest) -> bool:
+    """True without METRICS_TOKEN, else only for `Authorization: Bearer <that token>`."""
+    token = settings.METRICS_TOKEN
+    if not token:
+        return True
+    scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
+    # compare_digest: the time taken does not tell how much of the token was right.
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        offered.strip().encode(), token.encode()
+    )
+
 
 @never_cache
 @require_safe
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus text exposition (format 0.0.4). No login; counts only."""
+    """Prometheus text exposition (format 0.0.4). No login; counts only; with METRICS_TOKEN,
+    a bearer token."""
+    if not _authorized(request):
+        response = HttpResponse(
+            "401 Unauthorized: send Authorization: Bearer <METRICS_TOKEN>\n",
+            status=401, content_type="text/plain; charset=utf-8",
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     return HttpResponse(generate_latest(ScrapeCollector()), content_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -136,6 +136,9 @@ LOGIN_URL = "/login"
 
 REDIS_URL = DEVICEVAULT.redis_url
 
+# When set, GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (else 401).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+
 # Celery: everything the worker, the beat and the publisher share.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 CELERY_RESULT_BACKEND = None

@@ -4,7 +4,9 @@ never turns into a 500, and nothing names a device."""
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,12 +15,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from prometheus_client.parser import text_string_to_metric_families
 
 from beat.models import SchedulerState
+from devices import metrics as counters
+from devices.choices import TERMINAL_RESULT_STATUSES
 from devices.choices import DeviceBackupResultStatusChoices as Status
-from devices.fanout import Occurrence, enqueue_occurrence, record_missed
+from devices.fanout import Occurrence, enqueue_occurrence, record_missed, repair_stranded
 from devices.models import DeviceBackupResult
+from devices.tasks import run_collection
 from schedules.models import BackupSchedule
 from schedules.services import schedule_create
 from tests.support.fleet import make_devices
@@ -28,7 +34,11 @@ CONTRACT = (
     "devicevault_lock_ttl_seconds",
     "devicevault_last_tick_age_seconds",
     "devicevault_tasks_published_total",
-    "devicevault_results_total",
+    "devicevault_results",
+    "devicevault_results_finished_total",
+    "devicevault_results_lost_total",
+    "devicevault_devices_stale",
+    "devicevault_notifications_sent_total",
     "devicevault_queue_depth",
     "devicevault_oldest_queued_result_age_seconds",
 )
@@ -105,9 +115,17 @@ def test_metrics_answer_without_login_with_every_contract_metric(
     assert result.value("devicevault_lock_ttl_seconds") == 0
     assert result.value("devicevault_oldest_queued_result_age_seconds") == 0
     for status in Status.values:
-        assert result.value("devicevault_results_total", status=status) == 0
+        assert result.value("devicevault_results", status=status) == 0
     assert result.value("devicevault_queue_depth", queue="collect.default") == 0
     assert result.types["devicevault_tasks_published"] == "counter"
+    for status in TERMINAL_RESULT_STATUSES:
+        assert result.value("devicevault_results_finished_total", status=status) == 0
+    assert result.value("devicevault_results_finished_total", status="queued") is None
+    assert result.types["devicevault_results_finished"] == "counter"
+    assert result.value("devicevault_results_lost_total") == 0
+    assert result.value("devicevault_devices_stale") == 0
+    for kind in ("email", "webhook"):
+        assert result.value("devicevault_notifications_sent_total", kind=kind) == 0
     for component in ("database", "redis", "broker"):
         assert result.value("devicevault_up", component=component) == 1
 
@@ -139,7 +157,7 @@ def test_a_fanout_moves_published_results_queue_depth_and_oldest_age_without_nam
 
     after = scrape(client)
     assert after.value("devicevault_tasks_published_total", schedule=str(daily.pk)) == 2
-    assert after.value("devicevault_results_total", status="queued") == 2
+    assert after.value("devicevault_results", status="queued") == 2
     assert after.value("devicevault_queue_depth", queue="collect.sydney-dc1") == 1
     assert after.value("devicevault_queue_depth", queue="collect.default") == 1
     oldest = after.value("devicevault_oldest_queued_result_age_seconds")
@@ -160,16 +178,170 @@ def test_a_missed_window_is_counted_under_its_own_status(
     client: Any, fleet: dict[str, Any], redis_db: Any
 ) -> None:
     weekly = fleet["schedules"]["weekly"]  # one device: Core-Router-02
-    assert scrape(client).value("devicevault_results_total", status="missed_window") == 0
+    assert scrape(client).value("devicevault_results", status="missed_window") == 0
     rows = record_missed(
         Occurrence(schedule_id=weekly.pk, scheduled_for=datetime.now(UTC) - timedelta(days=3))
     )
     assert rows == 1
     result = scrape(client)
-    assert result.value("devicevault_results_total", status="missed_window") == 1
-    assert result.value("devicevault_results_total", status="queued") == 0
+    assert result.value("devicevault_results", status="missed_window") == 1
+    assert result.value("devicevault_results_finished_total", status="missed_window") == 1
+    assert result.value("devicevault_results", status="queued") == 0
     assert result.value("devicevault_oldest_queued_result_age_seconds") == 0
     assert result.value("devicevault_tasks_published_total", schedule=str(weekly.pk)) is None
+
+
+def test_promtool_check_metrics_accepts_the_live_output(
+    client: Any, fleet: dict[str, Any], redis_db: Any
+) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian package `prometheus`; .ci/run installs it)")
+    daily = fleet["schedules"]["daily"]
+    enqueue_occurrence(Occurrence(schedule_id=daily.pk, scheduled_for=datetime.now(UTC)))
+    record_missed(Occurrence(schedule_id=fleet["schedules"]["weekly"].pk,
+                             scheduled_for=datetime.now(UTC) - timedelta(days=3)))
+    counters.count_results_lost()
+    counters.count_notification_sent("webhook")
+    text = scrape(client).text
+    checked = subprocess.run(
+        [promtool, "check", "metrics"], input=text.encode(), capture_output=True, timeout=60
+    )
+    problems = (checked.stdout + checked.stderr).decode()
+    assert checked.returncode == 0 and not problems.strip(), problems
+
+
+def test_a_collection_counts_its_final_status_once(
+    client: Any, fleet: dict[str, Any], redis_db: Any
+) -> None:
+    weekly = fleet["schedules"]["weekly"]  # Core-Router-02, no backup method: it fails
+    enqueue_occurrence(Occurrence(schedule_id=weekly.pk, scheduled_for=datetime.now(UTC)))
+    result_id = DeviceBackupResult.objects.get(schedule=weekly).pk
+    assert scrape(client).value("devicevault_results", status="queued") == 1
+
+    assert run_collection(result_id) == Status.FAILED
+    assert run_collection(result_id) == "skipped"  # a duplicate message changes nothing
+    after = scrape(client)
+    assert after.value("devicevault_results_finished_total", status="failed") == 1
+    assert after.value("devicevault_results_finished_total", status="success") == 0
+    assert after.value("devicevault_results", status="failed") == 1
+    assert after.value("devicevault_results", status="queued") == 0
+
+
+def test_stranded_rows_too_old_to_publish_count_as_missed_window(
+    client: Any, fleet: dict[str, Any], redis_db: Any
+) -> None:
+    daily = fleet["schedules"]["daily"]  # two devices
+    now = datetime.now(UTC)
+    with pytest.MonkeyPatch.context() as patch:  # the beat died before publishing anything
+        patch.setattr("devices.fanout.publish_pending", lambda *a, **k: 0)
+        enqueue_occurrence(Occurrence(schedule_id=daily.pk, scheduled_for=now - timedelta(hours=5)))
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    assert repair_stranded(now=later, window=timedelta(hours=2), older_than=later) == 0
+    result = scrape(client)
+    assert result.value("devicevault_results", status="missed_window") == 2
+    assert result.value("devicevault_results_finished_total", status="missed_window") == 2
+
+
+def test_lost_results_count_as_lost_and_as_failed(
+    client: Any, db: None, redis_db: Any
+) -> None:
+    counters.count_results_lost(2)
+    result = scrape(client)
+    assert result.value("devicevault_results_lost_total") == 2
+    assert result.value("devicevault_results_finished_total", status="failed") == 2
+
+
+def test_a_large_table_is_read_from_statistics_and_index_backed_counts_only(
+    client: Any, fleet: dict[str, Any], redis_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14.8: no scrape counts every row. Final statuses come from PostgreSQL's planner
+    statistics (exact here: ANALYZE reads every row of a small table), the in-flight statuses
+    and any status the statistics do not list from counts the status index answers."""
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's; SQLite always counts exactly")
+    monkeypatch.setattr(counters, "EXACT_COUNT_MAX_ROWS", 0)  # treat the table as large
+    device = fleet["devices"]["core1"]
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    statuses = ["success"] * 300 + ["failed"] * 60 + ["missed_window"] * 7 + ["queued"] * 2
+
+    def add(kinds: list[str], offset: int) -> None:
+        DeviceBackupResult.objects.bulk_create(
+            DeviceBackupResult(device=device, scheduled_for=start + timedelta(minutes=offset + i),
+                               status=status, queued_at=start)
+            for i, status in enumerate(kinds)
+        )
+
+    add(statuses, 0)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {DeviceBackupResult._meta.db_table}")
+    add(["queued"] * 3 + ["running"] + ["skipped"] * 4, len(statuses))  # after the statistics
+
+    with CaptureQueriesContext(connection) as queries:
+        result = scrape(client)
+    assert result.value("devicevault_up", component="database") == 1
+    assert result.value("devicevault_results", status="success") == 300
+    assert result.value("devicevault_results", status="failed") == 60
+    assert result.value("devicevault_results", status="missed_window") == 7
+    assert result.value("devicevault_results", status="queued") == 5  # exact, not 2
+    assert result.value("devicevault_results", status="running") == 1
+    assert result.value("devicevault_results", status="skipped") == 4  # not in the statistics
+    table = DeviceBackupResult._meta.db_table
+    counts = [q["sql"] for q in queries.captured_queries
+              if table in q["sql"] and "COUNT(" in q["sql"].upper()]
+    assert counts  # the in-flight statuses were counted
+    for sql in counts:
+        assert '"status" = ' in sql or '"status" IN ' in sql, f"counts every row: {sql}"
+        assert "'success'" not in sql, f"counts the bulk of the table: {sql}"
+
+
+@pytest.mark.processes
+@pytest.mark.timeout(120)
+def test_collections_in_a_real_worker_process_show_in_the_web_scrape(
+    client: Any, procs: Any, redis_db: Any, make_schedule: Any
+) -> None:
+    schedule = make_schedule()
+    make_devices(3, schedule=schedule)
+    procs.worker(concurrency=1)
+    enqueue_occurrence(Occurrence(schedule_id=schedule.pk, scheduled_for=datetime.now(UTC)))
+    deadline = time.monotonic() + 60
+    while DeviceBackupResult.objects.filter(status=Status.SUCCESS).count() < 3:
+        assert time.monotonic() < deadline, "the worker did not collect the three devices"
+        time.sleep(0.2)
+    result = scrape(client)
+    assert result.value("devicevault_results_finished_total", status="success") == 3
+    assert result.value("devicevault_results", status="success") == 3
+
+
+# -- METRICS_TOKEN -------------------------------------------------------------------------
+@pytest.mark.parametrize("header", [None, "Bearer wrong-token", "Token s3cret-metrics-token",
+                                    "Bearer", "bearer  s3cret-metrics-token-and-more"])
+def test_with_a_metrics_token_a_scrape_without_that_bearer_token_is_401(
+    client: Any, db: None, redis_db: Any, settings: Any, header: str | None
+) -> None:
+    settings.METRICS_TOKEN = "s3cret-metrics-token"
+    extra = {} if header is None else {"HTTP_AUTHORIZATION": header}
+    response = client.get("/metrics", **extra)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert b"devicevault_" not in response.content
+    assert client.get("/healthz").status_code == 200  # the health check stays open
+
+
+def test_with_a_metrics_token_the_right_bearer_token_is_answered(
+    client: Any, db: None, redis_db: Any, settings: Any
+) -> None:
+    settings.METRICS_TOKEN = "s3cret-metrics-token"
+    response = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-metrics-token")
+    assert response.status_code == 200
+    assert b"# TYPE devicevault_results gauge" in response.content
+
+
+def test_without_a_metrics_token_no_authorization_is_needed(
+    client: Any, db: None, redis_db: Any, settings: Any
+) -> None:
+    settings.METRICS_TOKEN = ""
+    assert client.get("/metrics").status_code == 200
 
 
 def test_metrics_still_answer_200_with_redis_down(
@@ -182,7 +354,7 @@ def test_metrics_still_answer_200_with_redis_down(
     assert result.value("devicevault_up", component="broker") == 0
     assert result.value("devicevault_up", component="database") == 1
     assert result.value("devicevault_scheduler_leader") is None  # unknown, not "no leader"
-    assert result.value("devicevault_results_total", status="queued") == 0
+    assert result.value("devicevault_results", status="queued") == 0
     assert "not-shown-s3cret" not in result.text
 
 
@@ -193,7 +365,7 @@ def test_metrics_still_answer_200_with_the_database_down(
     assert result.value("devicevault_up", component="database") == 0
     assert result.value("devicevault_up", component="redis") == 1
     assert result.value("devicevault_scheduler_leader") == 0
-    assert result.value("devicevault_results_total", status="queued") is None
+    assert result.value("devicevault_results", status="queued") is None
     # Without the database the collection groups are unknown: collect.default still counts.
     assert result.value("devicevault_queue_depth", queue="collect.default") == 0
 
