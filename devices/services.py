@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from devices.fanout import Occurrence, enqueue_occurrence
-from devices.models import Device, DeviceQuerySet
+from devices.models import CredentialSet, Device, DeviceQuerySet
 from schedules.models import BackupSchedule
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,21 @@ def device_assign_schedule(*, device: Device, schedule: BackupSchedule | None) -
     logger.info(
         "device schedule assigned: device=%s schedule=%s",
         device.pk, schedule.pk if schedule else None,
+    )
+    return device
+
+
+def device_assign_credential_set(
+    *, device: Device, credential_set: CredentialSet | None
+) -> Device:
+    """Make the device log in with `credential_set` (None: its device group's); a set of
+    another device group is a ValidationError on `credential_set` (devices.access)."""
+    device.credential_set = credential_set
+    device.clean()
+    device.save(update_fields=["credential_set", "updated_at"])
+    logger.info(
+        "device credential set assigned: device=%s credential_set=%s",
+        device.pk, credential_set.pk if credential_set else None,
     )
     return device
 

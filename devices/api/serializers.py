@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from devices.models import Device, DeviceBackup, DeviceBackupResult
+from devices.access import credential_set_error, restrict_credential_sets
+from devices.models import CredentialSet, Device, DeviceBackup, DeviceBackupResult
 from project.api import IdField, RejectUnknownFieldsMixin, UtcDateTimeField
 from schedules.models import BackupSchedule
 
@@ -49,15 +50,44 @@ class DeviceSerializer(serializers.ModelSerializer):
 
 
 class DeviceScheduleAssignSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    """The one thing the API changes on a device: its backup schedule."""
+    """What the API changes on a device: its backup schedule and its credential set.
+
+    Give the requesting user and the device in the context: the credential set must be one
+    the user may pick (a global one or one of the user's device groups) and one the device
+    may use (a global one or one of its own device group).
+    """
 
     backup_schedule_id = IdField(
         required=False, allow_null=True,
         help_text="The backup schedule to assign, or null to clear it",
     )
+    credential_set_id = IdField(
+        required=False, allow_null=True,
+        help_text="The credential set the device logs in with: a global one or one of the "
+        "device's own device group; null: its device group's",
+    )
 
     def validate_backup_schedule_id(self, value: int | None) -> BackupSchedule | None:
         return _schedule_or_error(value)
+
+    def validate_credential_set_id(self, value: int | None) -> CredentialSet | None:
+        if value is None:
+            return None
+        visible = restrict_credential_sets(
+            CredentialSet.objects.select_related("device_group"), self.context["user"],
+            with_global=True,
+        )
+        credential_set = visible.filter(pk=value).first()
+        if credential_set is None:
+            raise serializers.ValidationError(f"Unknown credential set {value}.")
+        device: Device = self.context["device"]
+        error = credential_set_error(
+            credential_set=credential_set,
+            device_group=device.device_group if device.device_group_id else None,
+        )
+        if error:
+            raise serializers.ValidationError(error)
+        return credential_set
 
 
 class BulkAssignSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
