@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import ForeignKey, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from devices.access import allowed_device_groups, restrict_credential_sets, restrict_through
 from devices.credentials import credential_set_set_secrets
+from devices.hostkeys import ACCEPT_ACTION, fingerprint
 from devices.models import (
     CollectionGroup,
     CredentialSet,
@@ -26,6 +27,7 @@ from devices.models import (
     DeviceBackupResult,
     DeviceGroup,
 )
+from devices.services import device_accept_offered_host_key
 
 
 class CredentialSetForm(forms.ModelForm):
@@ -181,6 +183,33 @@ class DeviceAdmin(GroupScopedAdmin):
     search_fields = ("name", "ip_address")
     list_select_related = ("backup_schedule", "device_group", "collection_group")
     autocomplete_fields = ("backup_schedule",)
+    readonly_fields = ("ssh_host_key_fingerprint", "ssh_host_key_offered_fingerprint")
+    actions = ["accept_offered_ssh_host_key"]
+
+    @admin.display(description="Trusted SSH host key")
+    def ssh_host_key_fingerprint(self, obj: Device) -> str:
+        return fingerprint(obj.ssh_host_key) or "none yet"
+
+    @admin.display(description="Offered SSH host key (refused)")
+    def ssh_host_key_offered_fingerprint(self, obj: Device) -> str:
+        if not obj.ssh_host_key_offered:
+            return "none"
+        return (f"{fingerprint(obj.ssh_host_key_offered)}: check it with the device's owner, "
+                f'then use the action "{ACCEPT_ACTION}"')
+
+    @admin.action(description=ACCEPT_ACTION, permissions=["change"])
+    def accept_offered_ssh_host_key(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        accepted = [
+            device for device in queryset.exclude(ssh_host_key_offered="")
+            if device_accept_offered_host_key(device=device)
+        ]
+        if accepted:
+            self.message_user(request, "Trusted the offered SSH host key of " + ", ".join(
+                f"{device.name} ({fingerprint(device.ssh_host_key)})" for device in accepted
+            ) + ".", messages.SUCCESS)
+        else:
+            self.message_user(request, "None of the selected devices offered a new SSH host key.",
+                              messages.WARNING)
 
     @admin.display(description="Next backup", ordering="backup_schedule__next_run_at")
     def next_backup(self, obj: Device) -> str:

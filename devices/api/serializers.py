@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from devices.access import credential_set_error, restrict_credential_sets
+from devices.hostkeys import fingerprint
 from devices.models import CredentialSet, Device, DeviceBackup, DeviceBackupResult
 from project.api import IdField, RejectUnknownFieldsMixin, UtcDateTimeField
 from schedules.models import BackupSchedule
@@ -39,14 +40,21 @@ class DeviceSerializer(serializers.ModelSerializer):
     device_group = NamedRefSerializer(read_only=True, allow_null=True)
     collection_group = NamedRefSerializer(read_only=True, allow_null=True)
     backup_schedule = NestedBackupScheduleSerializer(read_only=True, allow_null=True)
+    ssh_host_key_fingerprint = serializers.SerializerMethodField(
+        help_text="SHA256 fingerprint (as ssh-keygen -l prints it) of the trusted SSH host "
+        "key; null until one is trusted"
+    )
 
     class Meta:
         model = Device
         fields = [
             "id", "name", "ip_address", "enabled", "device_group", "collection_group",
-            "backup_schedule",
+            "backup_schedule", "ssh_host_key_fingerprint",
         ]
         read_only_fields = fields
+
+    def get_ssh_host_key_fingerprint(self, device: Device) -> str | None:
+        return fingerprint(device.ssh_host_key) or None
 
 
 class DeviceScheduleAssignSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
