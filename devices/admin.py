@@ -92,10 +92,12 @@ class GroupScopedAdmin(admin.ModelAdmin):
 
     device_group_path = "device_group"
 
+    def restrict(self, queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+        """The rows of `queryset` that `user` may see."""
+        return restrict_through(queryset, user, device_group=self.device_group_path)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return restrict_through(
-            super().get_queryset(request), request.user, device_group=self.device_group_path
-        )
+        return self.restrict(super().get_queryset(request), request.user)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
         obj = super().get_object(request, object_id, from_field)
@@ -143,9 +145,8 @@ class CredentialSetAdmin(GroupScopedAdmin):
     def private_key_set(self, obj: CredentialSet) -> bool:
         return obj.has_private_key
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset = admin.ModelAdmin.get_queryset(self, request)
-        return restrict_credential_sets(queryset, request.user, with_global=False)
+    def restrict(self, queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+        return restrict_credential_sets(queryset, user, with_global=False)
 
 
 @admin.register(DeviceGroup)

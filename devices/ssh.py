@@ -7,6 +7,10 @@ output. Network failures raise TransientCollectionError, which `device.collect` 
 The TCP connection is opened here (not by paramiko) so that "refused", "unreachable" and
 "timed out" stay distinguishable; netmiko reports them all as one "TCP connection failed".
 netmiko is imported on first use: the web processes import this module too.
+
+The device's host key is judged by devices.hostkeys (`collection.ssh_host_key_policy`) inside
+the SSH handshake, before the login is sent; the output is read up to
+`collection.max_config_bytes` and no further.
 """
 
 from __future__ import annotations
@@ -203,6 +207,10 @@ def _connect(
         # decides, during the handshake, before authentication.
         connection.key_policy = host_key
         connection._open()
+        if host_key.verdict is None:  # never asked: a netmiko or paramiko change broke this
+            raise CollectionError(
+                f"the SSH host key of {where} was not checked; nothing was collected"
+            )
         return connection
     except BaseException as exc:
         sock.close()  # on success the connection owns it; on failure it may still be open
