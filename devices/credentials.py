@@ -16,7 +16,7 @@ from django.conf import settings
 
 from devices.access import credential_set_error
 from devices.collectors import CollectionError
-from devices.models import CredentialSet, Device
+from devices.models import CredentialSet, Device, DeviceGroup
 
 DEFAULT_SSH_PORT = 22
 
@@ -140,9 +140,13 @@ def credential_set_create(
     private_key: str = "",
     key_passphrase: str = "",
     port: int | None = None,
+    device_group: DeviceGroup | None = None,
 ) -> CredentialSet:
-    """Create a credential set; the secrets are encrypted before they reach the database."""
-    credentials = CredentialSet(name=name, username=username, port=port)
+    """Create a credential set, of `device_group` or global (None); the secrets are encrypted
+    before they reach the database."""
+    credentials = CredentialSet(
+        name=name, username=username, port=port, device_group=device_group
+    )
     credential_set_set_secrets(
         credentials=credentials, password=password, private_key=private_key,
         key_passphrase=key_passphrase,

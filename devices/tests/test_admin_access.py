@@ -37,11 +37,13 @@ def world(fleet: dict[str, Any]) -> dict[str, Any]:
     core, branch = fleet["device_groups"]["core"], fleet["device_groups"]["branch"]
     sets = {
         "global": credential_set_create(name="global login", username="g", password="pw-g"),
-        "core": credential_set_create(name="core login", username="c", password="pw-core"),
-        "branch": credential_set_create(name="branch login", username="b", password="pw-br"),
+        "core": credential_set_create(
+            name="core login", username="c", password="pw-core", device_group=core
+        ),
+        "branch": credential_set_create(
+            name="branch login", username="b", password="pw-br", device_group=branch
+        ),
     }
-    CredentialSet.objects.filter(pk=sets["core"].pk).update(device_group=core)
-    CredentialSet.objects.filter(pk=sets["branch"].pk).update(device_group=branch)
     results, backups = {}, {}
     for key, device in fleet["devices"].items():
         results[key] = DeviceBackupResult.objects.create(

@@ -22,18 +22,16 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def sets(fleet: dict[str, Any]) -> dict[str, CredentialSet]:
     """A global set, one of the core group and one of the branch group."""
-    made = {
+    core, branch = fleet["device_groups"]["core"], fleet["device_groups"]["branch"]
+    return {
         "global": credential_set_create(name="global login", username="g", password="pw-g"),
-        "core": credential_set_create(name="core login", username="c", password="pw-core"),
-        "branch": credential_set_create(name="branch login", username="b", password="pw-branch"),
+        "core": credential_set_create(
+            name="core login", username="c", password="pw-core", device_group=core
+        ),
+        "branch": credential_set_create(
+            name="branch login", username="b", password="pw-branch", device_group=branch
+        ),
     }
-    CredentialSet.objects.filter(pk=made["core"].pk).update(
-        device_group=fleet["device_groups"]["core"]
-    )
-    CredentialSet.objects.filter(pk=made["branch"].pk).update(
-        device_group=fleet["device_groups"]["branch"]
-    )
-    return {key: CredentialSet.objects.get(pk=value.pk) for key, value in made.items()}
 
 
 # -- the rule ------------------------------------------------------------------------------
