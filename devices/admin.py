@@ -1,15 +1,24 @@
-"""Django admin for devices, device groups, collection groups and (read-only) results."""
+"""Django admin for devices, device groups, collection groups and (read-only) results.
+
+For non-superusers every group-scoped admin (devices, device groups, results, stored
+configurations, credential sets) shows only what devices.access lets the user see, in its
+lists, its forms' choices and its object pages: an object of another group is a 404, like a
+missing one, before any permission is looked at.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.db.models import ForeignKey, QuerySet
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 
+from devices.access import allowed_device_groups, restrict_credential_sets, restrict_through
 from devices.credentials import credential_set_set_secrets
+from devices.hostkeys import ACCEPT_ACTION, fingerprint
 from devices.models import (
     CollectionGroup,
     CredentialSet,
@@ -18,6 +27,7 @@ from devices.models import (
     DeviceBackupResult,
     DeviceGroup,
 )
+from devices.services import device_accept_offered_host_key
 
 
 class CredentialSetForm(forms.ModelForm):
@@ -44,7 +54,7 @@ class CredentialSetForm(forms.ModelForm):
 
     class Meta:
         model = CredentialSet
-        fields = ["name", "username", "port"]
+        fields = ["name", "username", "port", "device_group"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -75,13 +85,54 @@ class CredentialSetForm(forms.ModelForm):
         return credentials
 
 
+class GroupScopedAdmin(admin.ModelAdmin):
+    """An admin whose rows belong to device groups (`device_group_path` leads from the model to
+    its group): non-superusers see only those of their groups, pick only their groups and
+    their credential sets in forms, and get a 404 for anything else."""
+
+    device_group_path = "device_group"
+
+    def restrict(self, queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+        """The rows of `queryset` that `user` may see."""
+        return restrict_through(queryset, user, device_group=self.device_group_path)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return self.restrict(super().get_queryset(request), request.user)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:  # missing, or of a group the user may not see: the same answer
+            raise Http404(f"No {self.opts.verbose_name} with id {object_id!r}.")
+        return obj
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        user = request.user
+        if not user.is_superuser:
+            if db_field.related_model is DeviceGroup:
+                kwargs["queryset"] = allowed_device_groups(user)
+                kwargs["required"] = True  # a row without a group would leave the user's sight
+            elif db_field.related_model is CredentialSet:
+                kwargs["queryset"] = restrict_credential_sets(
+                    CredentialSet.objects.all(), user, with_global=True
+                )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 @admin.register(CredentialSet)
-class CredentialSetAdmin(admin.ModelAdmin):
+class CredentialSetAdmin(GroupScopedAdmin):
+    """Credential sets: a superuser's global ones, and each device group's own. Others see and
+    edit only the sets of their groups (the global ones they may only pick for a device)."""
+
     form = CredentialSetForm
-    list_display = ("name", "port", "password_set", "private_key_set", "updated_at")
+    list_display = (
+        "name", "device_group", "port", "password_set", "private_key_set", "updated_at",
+    )
+    list_select_related = ("device_group",)
     search_fields = ("name",)
     fieldsets = (
-        (None, {"fields": ("name", "username", "port")}),
+        (None, {"fields": ("name", "username", "port", "device_group")}),
         ("Password", {"fields": ("password", "clear_password")}),
         ("Private key", {"fields": ("private_key", "key_passphrase", "clear_private_key")}),
     )
@@ -94,9 +145,13 @@ class CredentialSetAdmin(admin.ModelAdmin):
     def private_key_set(self, obj: CredentialSet) -> bool:
         return obj.has_private_key
 
+    def restrict(self, queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+        return restrict_credential_sets(queryset, user, with_global=False)
+
 
 @admin.register(DeviceGroup)
-class DeviceGroupAdmin(admin.ModelAdmin):
+class DeviceGroupAdmin(GroupScopedAdmin):
+    device_group_path = "pk"
     list_display = ("name", "credential_set")
     search_fields = ("name",)
     filter_horizontal = ("user_groups",)
@@ -117,18 +172,45 @@ class CollectionGroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(Device)
-class DeviceAdmin(admin.ModelAdmin):
+class DeviceAdmin(GroupScopedAdmin):
     list_display = (
         "name", "ip_address", "enabled", "platform", "backup_schedule", "device_group",
         "collection_group", "next_backup",
     )
     list_filter = (
-        "enabled", "platform", "backup_method", "backup_schedule", "device_group",
-        "collection_group",
+        "enabled", "platform", "backup_method", "backup_schedule",
+        ("device_group", admin.RelatedOnlyFieldListFilter), "collection_group",
     )
     search_fields = ("name", "ip_address")
     list_select_related = ("backup_schedule", "device_group", "collection_group")
     autocomplete_fields = ("backup_schedule",)
+    readonly_fields = ("ssh_host_key_fingerprint", "ssh_host_key_offered_fingerprint")
+    actions = ["accept_offered_ssh_host_key"]
+
+    @admin.display(description="Trusted SSH host key")
+    def ssh_host_key_fingerprint(self, obj: Device) -> str:
+        return fingerprint(obj.ssh_host_key) or "none yet"
+
+    @admin.display(description="Offered SSH host key (refused)")
+    def ssh_host_key_offered_fingerprint(self, obj: Device) -> str:
+        if not obj.ssh_host_key_offered:
+            return "none"
+        return (f"{fingerprint(obj.ssh_host_key_offered)}: check it with the device's owner, "
+                f'then use the action "{ACCEPT_ACTION}"')
+
+    @admin.action(description=ACCEPT_ACTION, permissions=["change"])
+    def accept_offered_ssh_host_key(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        accepted = [
+            device for device in queryset.exclude(ssh_host_key_offered="")
+            if device_accept_offered_host_key(device=device)
+        ]
+        if accepted:
+            self.message_user(request, "Trusted the offered SSH host key of " + ", ".join(
+                f"{device.name} ({fingerprint(device.ssh_host_key)})" for device in accepted
+            ) + ".", messages.SUCCESS)
+        else:
+            self.message_user(request, "None of the selected devices offered a new SSH host key.",
+                              messages.WARNING)
 
     @admin.display(description="Next backup", ordering="backup_schedule__next_run_at")
     def next_backup(self, obj: Device) -> str:
@@ -139,7 +221,8 @@ class DeviceAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeviceBackupResult)
-class DeviceBackupResultAdmin(admin.ModelAdmin):
+class DeviceBackupResultAdmin(GroupScopedAdmin):
+    device_group_path = "device__device_group"
     list_display = (
         "device", "schedule", "scheduled_for", "status", "is_catchup", "manual", "queued_at",
         "finished_at",
@@ -158,9 +241,10 @@ class DeviceBackupResultAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeviceBackup)
-class DeviceBackupAdmin(admin.ModelAdmin):
+class DeviceBackupAdmin(GroupScopedAdmin):
     """Stored configurations, read-only (the text itself: the API's diff endpoint)."""
 
+    device_group_path = "device__device_group"
     list_display = ("device", "collected_at", "short_hash", "size", "changed", "result")
     list_filter = ("changed",)
     search_fields = ("device__name", "blob__sha256")
@@ -178,7 +262,7 @@ class DeviceBackupAdmin(admin.ModelAdmin):
         return obj.blob.size
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return super().get_queryset(request).defer("blob__text")
+        return super().get_queryset(request).defer("blob__text")  # type: ignore[no-any-return]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -20,11 +20,31 @@ class TransientCollectionError(CollectionError):
     times."""
 
 
+class HostKeyRefused(CollectionError):
+    """The device presented an SSH host key the policy refuses (devices.hostkeys); nothing was
+    sent to it. `offered_key` waits on the device for an admin to accept it."""
+
+    def __init__(self, message: str, *, offered_key: str) -> None:
+        super().__init__(message)
+        self.offered_key = offered_key
+
+
+def config_too_large(*, command: str, limit: int) -> CollectionError:
+    """The error of a configuration larger than `collection.max_config_bytes`."""
+    return CollectionError(
+        f"configuration too large: `{command}` printed more than {limit} bytes "
+        "(collection.max_config_bytes); nothing was stored"
+    )
+
+
 @dataclass(frozen=True)
 class Collected:
-    """What a backup method brought back."""
+    """What a backup method brought back: the configuration and, on a first use under the
+    `tofu` policy, the SSH host key to trust from now on."""
 
     text: str
+    command: str = ""
+    trust_host_key: str = ""
 
 
 Collector = Callable[["Device"], Collected]

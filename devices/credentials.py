@@ -14,8 +14,9 @@ from functools import lru_cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
+from devices.access import credential_set_error
 from devices.collectors import CollectionError
-from devices.models import CredentialSet, Device
+from devices.models import CredentialSet, Device, DeviceGroup
 
 DEFAULT_SSH_PORT = 22
 
@@ -70,13 +71,22 @@ class SshLogin:
 
 
 def credential_set_for(device: Device) -> CredentialSet | None:
-    """The device's own credential set, else its device group's, else None."""
+    """The device's own credential set, else its device group's, else None.
+
+    A set the device may not use (of another device group: see devices.access), written
+    around the validation, is a CollectionError: its secrets are never sent anywhere.
+    """
+    group = device.device_group if device.device_group_id is not None else None
     if device.credential_set_id is not None:
-        return device.credential_set
-    group = device.device_group
-    if group is not None and group.credential_set_id is not None:
-        return group.credential_set
-    return None
+        credentials = device.credential_set
+    elif group is not None and group.credential_set_id is not None:
+        credentials = group.credential_set
+    else:
+        return None
+    error = credential_set_error(credential_set=credentials, device_group=group)
+    if error:
+        raise CollectionError(f"device {device.name} may not use its credentials: {error}")
+    return credentials
 
 
 def ssh_login(device: Device) -> SshLogin:
@@ -130,9 +140,13 @@ def credential_set_create(
     private_key: str = "",
     key_passphrase: str = "",
     port: int | None = None,
+    device_group: DeviceGroup | None = None,
 ) -> CredentialSet:
-    """Create a credential set; the secrets are encrypted before they reach the database."""
-    credentials = CredentialSet(name=name, username=username, port=port)
+    """Create a credential set, of `device_group` or global (None); the secrets are encrypted
+    before they reach the database."""
+    credentials = CredentialSet(
+        name=name, username=username, port=port, device_group=device_group
+    )
     credential_set_set_secrets(
         credentials=credentials, password=password, private_key=private_key,
         key_passphrase=key_passphrase,

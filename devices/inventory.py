@@ -215,6 +215,7 @@ class _Importer:
             changed = set(wanted) != current
             if obj.credential_set_id != getattr(credential_set, "pk", None):
                 obj.credential_set = credential_set
+                self._validate("device_groups", label, obj, exclude=[])
                 obj.save(update_fields=["credential_set"])
                 changed = True
             if set(wanted) != current:

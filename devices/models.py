@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -63,6 +64,25 @@ class CredentialSet(models.Model):
     def has_password(self) -> bool:
         return bool(self.password_encrypted)
 
+    def clean(self) -> None:
+        """A set moved to a device group must not leave behind devices (or device groups
+        defaulting to it) of another group: the credential-set rule of devices.access."""
+        super().clean()
+        if self.pk is None or self.device_group_id is None:
+            return
+        outside = [
+            f"device {name!r}" for name in Device.objects.filter(credential_set=self)
+            .exclude(device_group_id=self.device_group_id).values_list("name", flat=True)[:5]
+        ] + [
+            f"device group {name!r}" for name in DeviceGroup.objects.filter(credential_set=self)
+            .exclude(pk=self.device_group_id).values_list("name", flat=True)[:5]
+        ]
+        if outside:
+            raise ValidationError({"device_group": (
+                f"credential set {self.name!r} is still used outside that group, by "
+                f"{', '.join(outside)}: give them another set first"
+            )})
+
     @property
     def has_private_key(self) -> bool:
         return bool(self.private_key_encrypted)
@@ -85,6 +105,19 @@ class DeviceGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The group's default credential set follows the rule of devices.access."""
+        super().clean()
+        _check_credential_set(self.credential_set if self.credential_set_id else None, self)
+
+
+def _check_credential_set(credential_set: CredentialSet | None, group: DeviceGroup | None) -> None:
+    from devices.access import credential_set_error
+
+    error = credential_set_error(credential_set=credential_set, device_group=group)
+    if error:
+        raise ValidationError({"credential_set": error})
 
 
 class CollectionGroup(models.Model):
@@ -175,6 +208,14 @@ class Device(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The device's credential set follows the rule of devices.access."""
+        super().clean()
+        _check_credential_set(
+            self.credential_set if self.credential_set_id else None,
+            self.device_group if self.device_group_id else None,
+        )
 
 
 class DeviceBackupResult(models.Model):

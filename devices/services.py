@@ -10,7 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from devices.fanout import Occurrence, enqueue_occurrence
-from devices.models import Device, DeviceQuerySet
+from devices.hostkeys import fingerprint, normalize_key
+from devices.models import CredentialSet, Device, DeviceQuerySet
 from schedules.models import BackupSchedule
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,58 @@ def device_assign_schedule(*, device: Device, schedule: BackupSchedule | None) -
         device.pk, schedule.pk if schedule else None,
     )
     return device
+
+
+def device_assign_credential_set(
+    *, device: Device, credential_set: CredentialSet | None
+) -> Device:
+    """Make the device log in with `credential_set` (None: its device group's); a set of
+    another device group is a ValidationError on `credential_set` (devices.access)."""
+    device.credential_set = credential_set
+    device.clean()
+    device.save(update_fields=["credential_set", "updated_at"])
+    logger.info(
+        "device credential set assigned: device=%s credential_set=%s",
+        device.pk, credential_set.pk if credential_set else None,
+    )
+    return device
+
+
+def device_trust_host_key(*, device: Device, key: str) -> bool:
+    """Trust `key` as the device's SSH host key on first use (tofu): only while none is
+    trusted, so a concurrent acceptance by an admin is never overwritten. True if stored."""
+    stored = Device.objects.filter(pk=device.pk, ssh_host_key="").update(
+        ssh_host_key=normalize_key(key), ssh_host_key_offered=""
+    )
+    if stored:
+        device.ssh_host_key, device.ssh_host_key_offered = normalize_key(key), ""
+        logger.info("ssh host key trusted on first use: device=%s fingerprint=%s",
+                    device.pk, fingerprint(key))
+    return bool(stored)
+
+
+def device_offer_host_key(*, device: Device, key: str) -> None:
+    """Keep a refused SSH host key on the device until an admin accepts it."""
+    Device.objects.filter(pk=device.pk).update(ssh_host_key_offered=normalize_key(key))
+    device.ssh_host_key_offered = normalize_key(key)
+    logger.warning("ssh host key refused: device=%s offered=%s trusted=%s",
+                   device.pk, fingerprint(key), fingerprint(device.ssh_host_key) or "none")
+
+
+def device_accept_offered_host_key(*, device: Device) -> bool:
+    """Trust the SSH host key the device last offered (an admin checked its fingerprint).
+    False when it offered none."""
+    offered = device.ssh_host_key_offered
+    if not offered:
+        return False
+    accepted = Device.objects.filter(pk=device.pk, ssh_host_key_offered=offered).update(
+        ssh_host_key=offered, ssh_host_key_offered="", updated_at=timezone.now()
+    )
+    if accepted:
+        logger.info("ssh host key accepted: device=%s fingerprint=%s previous=%s",
+                    device.pk, fingerprint(offered), fingerprint(device.ssh_host_key) or "none")
+        device.ssh_host_key, device.ssh_host_key_offered = offered, ""
+    return bool(accepted)
 
 
 def devices_bulk_assign(

@@ -7,6 +7,10 @@ output. Network failures raise TransientCollectionError, which `device.collect` 
 The TCP connection is opened here (not by paramiko) so that "refused", "unreachable" and
 "timed out" stay distinguishable; netmiko reports them all as one "TCP connection failed".
 netmiko is imported on first use: the web processes import this module too.
+
+The device's host key is judged by devices.hostkeys (`collection.ssh_host_key_policy`) inside
+the SSH handshake, before the login is sent; the output is read up to
+`collection.max_config_bytes` and no further.
 """
 
 from __future__ import annotations
@@ -19,8 +23,16 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from devices.collectors import Collected, CollectionError, TransientCollectionError, register
+from devices.collectors import (
+    Collected,
+    CollectionError,
+    HostKeyRefused,
+    TransientCollectionError,
+    config_too_large,
+    register,
+)
 from devices.credentials import SshLogin, ssh_login
+from devices.hostkeys import HostKeyOutcome, HostKeyVerdict, host_key_verdict
 from devices.platforms import Platform, platform_named
 
 if TYPE_CHECKING:
@@ -29,6 +41,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 METHOD = "ssh"
+# Bytes read beyond collection.max_config_bytes before giving up: the command's echo, the
+# prompt and an exit status are read on the same channel.
+_READ_SLACK = 4096
 
 
 def collect_over_ssh(device: Device) -> Collected:
@@ -36,31 +51,85 @@ def collect_over_ssh(device: Device) -> Collected:
     platform = platform_named(device.platform, device=device.name)
     login = ssh_login(device)
     command = device.backup_command.strip() or platform.default_command
+    collection = settings.DEVICEVAULT.collection
+    host = str(device.ip_address)
+    host_key = HostKeyCheck(
+        policy=collection.ssh_host_key_policy, trusted=device.ssh_host_key,
+        device=device.name, where=_where(host, login.port),
+    )
     started = time.monotonic()
     output = run_command(
-        host=str(device.ip_address), login=login, platform=platform, command=command,
+        host=host, login=login, platform=platform, command=command,
         connect_timeout=settings.COLLECT_CONNECT_TIMEOUT,
         command_timeout=settings.COLLECT_COMMAND_TIMEOUT,
+        host_key=host_key, max_bytes=collection.max_config_bytes,
     )
+    if host_key.verdict is not None and host_key.verdict.outcome is HostKeyOutcome.UNVERIFIED:
+        logger.warning("ssh %s: device=%s", host_key.verdict.message, device.pk)
     text = platform.clean(output, command=command)
     logger.info(
         "ssh collected: device=%s platform=%s bytes=%d seconds=%.2f",
         device.pk, platform.name, len(text.encode()), time.monotonic() - started,
     )
-    return Collected(text=text)
+    trust = host_key.offered if host_key.verdict and host_key.verdict.store else ""
+    return Collected(text=text, command=command, trust_host_key=trust)
+
+
+class HostKeyCheck:
+    """A paramiko host-key policy that asks devices.hostkeys about every key, before any
+    credential is sent: paramiko is given no known keys, so it asks for each one."""
+
+    def __init__(self, *, policy: str, trusted: str, device: str, where: str) -> None:
+        self.policy, self.trusted, self.device, self.where = policy, trusted, device, where
+        self.offered = ""
+        self.verdict: HostKeyVerdict | None = None
+
+    def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
+        self.offered = f"{key.get_name()} {key.get_base64()}"
+        self.verdict = host_key_verdict(
+            policy=self.policy, trusted=self.trusted, offered=self.offered,
+            device=self.device, where=self.where,
+        )
+        if not self.verdict.accept:
+            raise HostKeyRefused(self.verdict.message, offered_key=self.offered)
+
+
+class _BoundedChannel:
+    """netmiko's channel, refusing to read more than `limit` bytes: a device that prints
+    without end (or a huge configuration) is cut off instead of filling the worker's memory."""
+
+    def __init__(self, channel: Any, *, limit: int, on_limit: Exception) -> None:
+        self._channel, self._limit, self._on_limit = channel, limit, on_limit
+        self.read = 0
+
+    def read_channel(self) -> str:
+        data = str(self._channel.read_channel())
+        self.read += len(data.encode("utf-8", "replace"))
+        if self.read > self._limit:
+            raise self._on_limit
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._channel, name)
 
 
 def run_command(
     *, host: str, login: SshLogin, platform: Platform, command: str,
-    connect_timeout: float, command_timeout: float,
+    connect_timeout: float, command_timeout: float, host_key: HostKeyCheck, max_bytes: int,
 ) -> str:
-    """Log in to host:port, run `command` and return its raw output."""
+    """Log in to host:port (once `host_key` accepts its key), run `command` and return its raw
+    output, reading at most `max_bytes` (plus the echo and prompt) of it."""
     from netmiko.exceptions import ReadTimeout
     from paramiko.ssh_exception import SSHException
 
     where = _where(host, login.port)
     connection = _connect(
-        host=host, login=login, platform=platform, connect_timeout=connect_timeout
+        host=host, login=login, platform=platform, connect_timeout=connect_timeout,
+        host_key=host_key,
+    )
+    connection.channel = _BoundedChannel(
+        connection.channel, limit=max_bytes + _READ_SLACK,
+        on_limit=config_too_large(command=command, limit=max_bytes),
     )
     finished = False
     try:
@@ -84,10 +153,25 @@ def run_command(
         if finished:
             connection.disconnect()  # says goodbye to the device
         else:
-            connection.paramiko_cleanup()  # a busy or dead session: just close it
+            _drop(connection)  # a busy or dead session: just close it
 
 
-def _connect(*, host: str, login: SshLogin, platform: Platform, connect_timeout: float) -> Any:
+def _drop(connection: Any) -> None:
+    """Close a connection without talking to the device (and without leaving netmiko's
+    per-connection log filter behind, which only disconnect() removes)."""
+    from netmiko.base_connection import log as netmiko_log
+
+    if getattr(connection, "remote_conn_pre", None) is not None:
+        connection.paramiko_cleanup()
+    secrets_filter = getattr(connection, "_secrets_filter", None)
+    if secrets_filter is not None:
+        netmiko_log.removeFilter(secrets_filter)
+
+
+def _connect(
+    *, host: str, login: SshLogin, platform: Platform, connect_timeout: float,
+    host_key: HostKeyCheck,
+) -> Any:
     from netmiko import ConnectHandler
     from netmiko.exceptions import (
         NetmikoAuthenticationException,
@@ -98,8 +182,9 @@ def _connect(*, host: str, login: SshLogin, platform: Platform, connect_timeout:
 
     where = _where(host, login.port)
     sock = _open_socket(host, login.port, connect_timeout)
+    connection = None
     try:
-        return ConnectHandler(
+        connection = ConnectHandler(
             device_type=platform.netmiko_device_type,
             host=host,
             port=login.port,
@@ -110,12 +195,27 @@ def _connect(*, host: str, login: SshLogin, platform: Platform, connect_timeout:
             # Only the credential set logs in: never the worker's own keys or agent.
             use_keys=False,
             allow_agent=False,
+            # Never the worker's known_hosts: the device's stored key is the only one trusted.
+            system_host_keys=False,
+            alt_host_keys=False,
             conn_timeout=connect_timeout,
             auth_timeout=connect_timeout,
             banner_timeout=connect_timeout,
+            auto_connect=False,
         )
+        # netmiko's own choice is "accept any key" (or "reject every unknown one"): ours
+        # decides, during the handshake, before authentication.
+        connection.key_policy = host_key
+        connection._open()
+        if host_key.verdict is None:  # never asked: a netmiko or paramiko change broke this
+            raise CollectionError(
+                f"the SSH host key of {where} was not checked; nothing was collected"
+            )
+        return connection
     except BaseException as exc:
         sock.close()  # on success the connection owns it; on failure it may still be open
+        if connection is not None:
+            _drop(connection)
         if isinstance(exc, NetmikoAuthenticationException):
             raise CollectionError(
                 f"authentication failed on {where} with credential set "

@@ -20,13 +20,16 @@ from devices.collectors import (
     Collected,
     CollectionError,
     Collector,
+    HostKeyRefused,
     TransientCollectionError,
     collector_for,
+    config_too_large,
 )
 from devices.metrics import count_finished
 from devices.models import CollectionGroup, Device, DeviceBackupResult
 from devices.queues import DEFAULT_QUEUE
 from devices.routing import COLLECT_TASK
+from devices.services import device_offer_host_key, device_trust_host_key
 from devices.slots import SLOT_TTL, GroupSlots
 
 logger = logging.getLogger(__name__)
@@ -89,9 +92,12 @@ def run_collection(result_id: int) -> str:
     collected: Collected | None = None
     try:
         collector = collector_for(device)
-        collected = collect_with_retries(
+        collected = _within_size_limit(collect_with_retries(
             collector, device, result_id=result_id, deadline=started + COLLECT_BUDGET
-        )
+        ))
+    except HostKeyRefused as exc:
+        device_offer_host_key(device=device, key=exc.offered_key)
+        status, error = Status.FAILED, str(exc)
     except CollectionError as exc:
         status, error = Status.FAILED, str(exc)
     except Exception as exc:  # a bug in a collector must still end the row
@@ -104,6 +110,8 @@ def run_collection(result_id: int) -> str:
         with transaction.atomic():
             if collected is not None:
                 backup_id = backup_store(result=result, text=collected.text).pk
+                if collected.trust_host_key:
+                    device_trust_host_key(device=device, key=collected.trust_host_key)
             _finish(result_id, status, error)
     except Exception as exc:  # the configuration could not be stored: the row must still end
         logger.exception("storing the backup failed: device=%s result=%s", device.pk, result_id)
@@ -117,6 +125,15 @@ def run_collection(result_id: int) -> str:
         logger.warning("collected: device=%s result=%s status=%s error=%s",
                        device.pk, result_id, status, error)
     return status
+
+
+def _within_size_limit(collected: Collected) -> Collected:
+    """The collected configuration, or CollectionError when it is larger than
+    `collection.max_config_bytes` (whatever the backup method)."""
+    limit = settings.DEVICEVAULT.collection.max_config_bytes
+    if len(collected.text.encode()) > limit:
+        raise config_too_large(command=collected.command or "the backup command", limit=limit)
+    return collected
 
 
 def _finish(result_id: int, status: str, error: str) -> None:

@@ -8,7 +8,9 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from devices.models import Device, DeviceBackup, DeviceBackupResult
+from devices.access import credential_set_error, restrict_credential_sets
+from devices.hostkeys import fingerprint
+from devices.models import CredentialSet, Device, DeviceBackup, DeviceBackupResult
 from devices.outcomes import LAST_BACKUP_STATUSES, is_stale, last_backup, stale_periods
 from project.api import IdField, QueryIdField, RejectUnknownFieldsMixin, UtcDateTimeField
 from schedules.models import BackupSchedule
@@ -55,12 +57,16 @@ class DeviceSerializer(serializers.ModelSerializer):
     backup_schedule = NestedBackupScheduleSerializer(read_only=True, allow_null=True)
     last_backup = serializers.SerializerMethodField()
     stale = serializers.SerializerMethodField()
+    ssh_host_key_fingerprint = serializers.SerializerMethodField(
+        help_text="SHA256 fingerprint (as ssh-keygen -l prints it) of the trusted SSH host "
+        "key; null until one is trusted"
+    )
 
     class Meta:
         model = Device
         fields = [
             "id", "name", "ip_address", "enabled", "device_group", "collection_group",
-            "backup_schedule", "last_backup", "stale",
+            "backup_schedule", "last_backup", "stale", "ssh_host_key_fingerprint",
         ]
         read_only_fields = fields
 
@@ -76,17 +82,49 @@ class DeviceSerializer(serializers.ModelSerializer):
             self.context["now"] = timezone.now()
         return is_stale(device, now=self.context["now"], periods=stale_periods())
 
+    def get_ssh_host_key_fingerprint(self, device: Device) -> str | None:
+        return fingerprint(device.ssh_host_key) or None
+
 
 class DeviceScheduleAssignSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    """The one thing the API changes on a device: its backup schedule."""
+    """What the API changes on a device: its backup schedule and its credential set.
+
+    Give the requesting user and the device in the context: the credential set must be one
+    the user may pick (a global one or one of the user's device groups) and one the device
+    may use (a global one or one of its own device group).
+    """
 
     backup_schedule_id = IdField(
         required=False, allow_null=True,
         help_text="The backup schedule to assign, or null to clear it",
     )
+    credential_set_id = IdField(
+        required=False, allow_null=True,
+        help_text="The credential set the device logs in with: a global one or one of the "
+        "device's own device group; null: its device group's",
+    )
 
     def validate_backup_schedule_id(self, value: int | None) -> BackupSchedule | None:
         return _schedule_or_error(value)
+
+    def validate_credential_set_id(self, value: int | None) -> CredentialSet | None:
+        if value is None:
+            return None
+        visible = restrict_credential_sets(
+            CredentialSet.objects.select_related("device_group"), self.context["user"],
+            with_global=True,
+        )
+        credential_set = visible.filter(pk=value).first()
+        if credential_set is None:
+            raise serializers.ValidationError(f"Unknown credential set {value}.")
+        device: Device = self.context["device"]
+        error = credential_set_error(
+            credential_set=credential_set,
+            device_group=device.device_group if device.device_group_id else None,
+        )
+        if error:
+            raise serializers.ValidationError(error)
+        return credential_set
 
 
 class BulkAssignSerializer(RejectUnknownFieldsMixin, serializers.Serializer):

@@ -12,6 +12,8 @@ from typing import Any
 
 import kombu.exceptions
 import redis
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import (
@@ -22,7 +24,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.request import Request
@@ -56,6 +58,7 @@ from devices.models import Device, DeviceBackup, DeviceBackupResult, DeviceQuery
 from devices.outcomes import with_outcomes
 from devices.selectors import Calendar, calendar_for_user, display_zone, history_for_user
 from devices.services import (
+    device_assign_credential_set,
     device_assign_schedule,
     device_backup_now,
     devices_bulk_assign,
@@ -131,18 +134,27 @@ class DeviceViewSet(
         return queryset
 
     @extend_schema(
-        summary="Assign or clear a device's backup schedule",
+        summary="Assign or clear a device's backup schedule or credential set",
         request=DeviceScheduleAssignSerializer,
         responses={200: DeviceSerializer},
     )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         device = self.get_object()  # 404 for a device the user may not see, then 403
-        serializer = DeviceScheduleAssignSerializer(data=request.data)
+        serializer = DeviceScheduleAssignSerializer(
+            data=request.data, context={"user": request.user, "device": device}
+        )
         serializer.is_valid(raise_exception=True)
-        if "backup_schedule_id" in serializer.validated_data:
-            device_assign_schedule(
-                device=device, schedule=serializer.validated_data["backup_schedule_id"]
-            )
+        data = serializer.validated_data
+        with transaction.atomic():
+            if "backup_schedule_id" in data:
+                device_assign_schedule(device=device, schedule=data["backup_schedule_id"])
+            if "credential_set_id" in data:
+                try:
+                    device_assign_credential_set(
+                        device=device, credential_set=data["credential_set_id"]
+                    )
+                except DjangoValidationError as exc:
+                    raise ValidationError({"credential_set_id": exc.messages}) from None
         return Response(self.get_serializer(device).data)
 
     @extend_schema(

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 LIST = "/api/devices/"
 DEVICE_FIELDS = {
     "id", "name", "ip_address", "enabled", "device_group", "collection_group", "backup_schedule",
-    "last_backup", "stale",
+    "last_backup", "stale", "ssh_host_key_fingerprint",
 }
 NESTED_SCHEDULE_FIELDS = {
     "id", "name", "schedule_type", "hour", "minute", "day_of_week", "day_of_month",
@@ -96,6 +96,7 @@ def test_device_json_has_exactly_the_documented_shape(
     lab = rows["Lab-01"]
     assert lab["device_group"] is None and lab["collection_group"] is None
     assert lab["backup_schedule"] is None
+    assert core1["ssh_host_key_fingerprint"] is None  # none trusted yet
 
 
 def test_no_endpoint_leaks_devices_the_user_may_not_see(

@@ -46,6 +46,7 @@ def free_port() -> int:
 class SshServer:
     host: str
     port: int
+    host_key: str  # the public host key line the server presents
     username: str
     password: str
     private_key: str  # OpenSSH text of a key the server accepts for `username`
@@ -89,9 +90,14 @@ def _ensure_user(password: str) -> Path:
     return home
 
 
-def start_sshd(workdir: Path) -> SshServer:
-    """Start sshd in the foreground (`-D -e`) on a free loopback port; wait for its banner."""
-    password = "pw-" + secrets.token_urlsafe(18)
+def start_sshd(workdir: Path, *, port: int | None = None, password: str | None = None) -> SshServer:
+    """Start sshd in the foreground (`-D -e`) on `port` (default: a free loopback port) with a
+    new host key (`workdir/ssh_host_ed25519_key.pub`); wait for its banner.
+
+    `password` keeps the login user's password of an earlier server (a new one by default).
+    """
+    password = password or "pw-" + secrets.token_urlsafe(18)
+    workdir.mkdir(parents=True, exist_ok=True)
     home = _ensure_user(password)
     host_key = workdir / "ssh_host_ed25519_key"
     client_key = workdir / "client_ed25519"
@@ -108,7 +114,7 @@ def start_sshd(workdir: Path) -> SshServer:
         os.chown(path, entry.pw_uid, entry.pw_gid)
     authorized.chmod(0o600)
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation dir
-    port = free_port()
+    port = port or free_port()
     config = workdir / "sshd_config"
     config.write_text(
         "\n".join([
@@ -136,7 +142,8 @@ def start_sshd(workdir: Path) -> SshServer:
         process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=log,
                                    stderr=subprocess.STDOUT)
     server = SshServer(
-        host="127.0.0.1", port=port, username=USER, password=password,
+        host="127.0.0.1", port=port, host_key=host_key.with_suffix(".pub").read_text().strip(),
+        username=USER, password=password,
         private_key=client_key.read_text(), home=home, log_path=log_path, process=process,
     )
     deadline = time.monotonic() + 10
