@@ -2,12 +2,12 @@ import { flushPromises } from '@vue/test-utils'
 import { QSelect } from 'quasar'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
-import type { Device } from '../api/devices'
+import type { Device, DeviceSchedule } from '../api/devices'
 import DevicesAssignScheduleDialog from '../components/DevicesAssignScheduleDialog.vue'
 import { mountPage, settle, stubFetch, VIEWER_SESSION } from '../test/helpers'
 import DevicesPage from './DevicesPage.vue'
 
-const schedule = {
+const schedule: DeviceSchedule = {
   id: 5,
   name: 'Nightly',
   schedule_type: 'daily',
@@ -15,7 +15,7 @@ const schedule = {
   minute: 0,
   day_of_week: null,
   day_of_month: null,
-  cron_expression: null,
+  cron_expression: '',
   enabled: true,
   next_run_at: '2026-11-10T04:00:00Z', // 15:00 AEDT, 3 hours after "now"
   last_run_at: null,
@@ -154,7 +154,7 @@ describe('DevicesPage', () => {
     const select = dialog.findComponent(QSelect)
     expect(select.props('options')).toEqual([
       expect.objectContaining({ label: 'No schedule', value: 'none' }),
-      expect.objectContaining({ label: 'Nightly', value: 5, caption: 'Daily at 02:00' }),
+      expect.objectContaining({ label: 'Nightly', value: 5, description: 'Daily at 02:00' }),
     ])
     select.vm.$emit('update:modelValue', 5)
     await flushPromises()
