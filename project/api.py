@@ -57,6 +57,12 @@ class Pagination(PageNumberPagination):
                 raise ValidationError({"page": ["Must be a whole number from 1, or 'last'."]})
         return super().get_page_number(request, paginator)
 
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """DRF's page schema, with `next` and `previous` required: every page has them."""
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["required"] = ["count", "next", "previous", "results"]
+        return paginated
+
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:

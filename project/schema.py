@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.plumbing import ResolvedComponent, force_instance
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny
 
@@ -35,6 +35,21 @@ class AutoSchema(SpectacularAutoSchema):
     with any `error_responses = {code: description}` of the view, and so are the query
     parameters of each view's `query_serializer_class`.
     """
+
+    def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
+        """In a response every field of the serializer is required, as DRF writes them all.
+
+        A field's `required=False` only says that a request may leave it out (the front end's
+        generated types read this). A serializer that describes a hand-built answer names the
+        fields it may leave out in `optional_in_response`.
+        """
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "response":
+            optional = set(getattr(force_instance(serializer), "optional_in_response", ()))
+            schema["required"] = sorted(set(schema.get("properties", {})) - optional)
+            if not schema["required"]:
+                del schema["required"]
+        return schema
 
     def get_override_parameters(self) -> list[Any]:
         parameters = list(super().get_override_parameters())

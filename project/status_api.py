@@ -29,6 +29,8 @@ class LockSerializer(serializers.Serializer):
 
 
 class SchedulerStatusSerializer(serializers.Serializer):
+    optional_in_response = ("lock_error",)  # read by project.schema.AutoSchema
+
     is_running = serializers.BooleanField()
     scheduler_pid = serializers.IntegerField(allow_null=True)
     last_tick = UtcDateTimeField(allow_null=True)

@@ -1,30 +1,14 @@
 /** `/api/scheduled-backups/calendar/`: the schedule occurrences per local date. */
 
-import { api } from './client'
-
-export interface CalendarDevice {
-  id: number
-  name: string
-  ip_address: string
-}
-
-export interface CalendarEntry {
-  schedule_id: number
-  schedule_name: string
-  /** Local wall-clock `HH:MM` in the display time zone. */
-  time: string
-  device_count: number
-  devices: CalendarDevice[]
-}
+import { api, type ResponseBody } from './client'
 
 /** Every date of the window (`YYYY-MM-DD`, in order) → its entries, sorted by time then name. */
-export type CalendarDays = Record<string, CalendarEntry[]>
+export type CalendarDays = ResponseBody<'/api/scheduled-backups/calendar/', 'get'>
+/** One schedule's occurrence on a day; `time` is the local wall-clock `HH:MM` it fires at. */
+export type CalendarEntry = CalendarDays[string][number]
+export type CalendarDevice = CalendarEntry['devices'][number]
 
-export const CALENDAR_MAX_DAYS = 366
-
+/** The window's entries; `days` out of the API's range is its 400 (`ApiError`). */
 export function fetchCalendar(start: string, days: number, signal?: AbortSignal): Promise<CalendarDays> {
-  if (!Number.isInteger(days) || days < 1 || days > CALENDAR_MAX_DAYS) {
-    throw new RangeError(`days must be 1..${CALENDAR_MAX_DAYS}, got ${days}`)
-  }
-  return api.get<CalendarDays>('/api/scheduled-backups/calendar/', { start, days }, signal)
+  return api.get('/api/scheduled-backups/calendar/', { query: { start, days }, signal })
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 
-import { ApiError, apiRequest, buildUrl, readCookie, setAuthFailureHandler } from './client'
+import { api, ApiError, apiRequest, buildUrl, expandPath, readCookie, setAuthFailureHandler } from './client'
 import { fetchSession } from './session'
 
 function stub(status: number, body: unknown) {
@@ -90,4 +90,34 @@ describe('api client', () => {
     expect(readCookie('csrftoken', 'a=1; csrftoken=xyz; b=2')).toBe('xyz')
     expect(readCookie('missing', 'a=1')).toBeNull()
   })
+
+  it('fills the path parameters of a schema path, encoded, and refuses a missing one', () => {
+    expect(expandPath('/api/devices/{id}/', { id: 4 })).toBe('/api/devices/4/')
+    expect(expandPath('/api/devices/{device_id}/backups/{backup_id}/diff/', { device_id: 'a/b', backup_id: 2 })).toBe(
+      '/api/devices/a%2Fb/backups/2/diff/',
+    )
+    expect(() => expandPath('/api/devices/{id}/', {})).toThrow('no value for {id}')
+  })
+
+  it('calls a schema path with its parameters, query and body', async () => {
+    document.cookie = 'csrftoken=tok'
+    const fetchMock = stub(200, { id: 4 })
+    await api.patch('/api/devices/{id}/', { backup_schedule_id: null }, { path: { id: 4 } })
+    await api.get('/api/devices/', { query: { ordering: '-next_run_at', page: 2 } })
+    const [[patchUrl, patch], [getUrl]] = fetchMock.mock.calls as [string, RequestInit][]
+    expect([patchUrl, patch.method, patch.body]).toEqual(['/api/devices/4/', 'PATCH', '{"backup_schedule_id":null}'])
+    expect(getUrl).toBe('/api/devices/?ordering=-next_run_at&page=2')
+  })
 })
+
+// Checked by `npm run typecheck` (vue-tsc), never run: the schema decides what may be called.
+export function typeChecks(): void {
+  // @ts-expect-error: no such path in the API
+  void api.get('/api/nothing-here/')
+  // @ts-expect-error: the API has no such ordering
+  void api.get('/api/devices/', { query: { ordering: 'colour' } })
+  // @ts-expect-error: a path with {id} needs it
+  void api.get('/api/devices/{id}/')
+  // @ts-expect-error: bulk-assign takes no `devices` field
+  void api.post('/api/scheduled-backups/bulk-assign/', { schedule_id: 1, devices: [1] })
+}

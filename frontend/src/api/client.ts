@@ -1,5 +1,7 @@
 /** The one HTTP client of the app: same-origin fetch with the Django session, CSRF and typed errors. */
 
+import type { paths } from './schema'
+
 /** JSON body of an error response; DRF sends `{"detail": ...}` or `{"field": ["message", ...]}`. */
 export type ApiErrorBody = Record<string, unknown> | unknown[] | string | null
 
@@ -166,17 +168,79 @@ export async function apiRequest<T>(path: string, options: RequestOptions = {}):
   throw error
 }
 
-export const api = {
-  get: <T>(path: string, query?: Query, signal?: AbortSignal) => apiRequest<T>(path, { query, signal }),
-  post: <T>(path: string, body?: unknown) => apiRequest<T>(path, { method: 'POST', body }),
-  patch: <T>(path: string, body?: unknown) => apiRequest<T>(path, { method: 'PATCH', body }),
-  delete: <T>(path: string) => apiRequest<T>(path, { method: 'DELETE' }),
+// -- typed calls, checked against the API's schema (./schema.d.ts, generated) --------------
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete'
+
+/** The API's paths (`/api/devices/{id}/`, ...) that answer `M`. */
+export type PathWith<M extends Method> = {
+  [P in keyof paths]: paths[P] extends Record<M, object> ? P : never
+}[keyof paths]
+
+type Operation<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>
+type Parameters_<P extends keyof paths, M extends Method> =
+  Operation<P, M> extends { parameters: infer X } ? X : never
+type JsonBody<C> = C extends { content: { 'application/json': infer B } } ? B : null
+
+/** The `{name}` parameters of a path, or never. */
+export type PathParams<P extends keyof paths, M extends Method> =
+  Parameters_<P, M> extends { path: infer X } ? X : never
+/** The query parameters an operation takes. */
+export type QueryParams<P extends keyof paths, M extends Method> =
+  Parameters_<P, M> extends { query?: infer X } ? NonNullable<X> : never
+/** The JSON body of an operation's request. */
+export type RequestBody<P extends keyof paths, M extends Method> = JsonBody<NonNullable<Operation<P, M>['requestBody']>>
+/** The JSON body of an operation's success answer (null for 204). */
+export type ResponseBody<P extends keyof paths, M extends Method> = JsonBody<
+  Operation<P, M>['responses'][Extract<keyof Operation<P, M>['responses'], 200 | 201 | 202 | 204>]
+>
+
+type CallOptions<P extends keyof paths, M extends Method> = {
+  query?: QueryParams<P, M>
+  signal?: AbortSignal
+  skipAuthHandler?: boolean
+} & ([PathParams<P, M>] extends [never] ? { path?: undefined } : { path: PathParams<P, M> })
+
+/** The options argument: required when the path has `{parameters}`. */
+type OptionsArg<P extends keyof paths, M extends Method> = [PathParams<P, M>] extends [never]
+  ? [options?: CallOptions<P, M>]
+  : [options: CallOptions<P, M>]
+
+/** `/api/devices/{id}/` with `{id: 4}` → `/api/devices/4/`. */
+export function expandPath(template: string, params: Record<string, string | number> = {}): string {
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params[name]
+    if (value === undefined) throw new Error(`${template}: no value for {${name}}`)
+    return encodeURIComponent(String(value))
+  })
 }
 
-/** DRF page envelope. */
-export interface Paginated<T> {
-  count: number
-  next: string | null
-  previous: string | null
-  results: T[]
+function call<P extends keyof paths, M extends Method>(
+  method: M,
+  path: P,
+  body: unknown,
+  options: CallOptions<P, M> | undefined,
+): Promise<ResponseBody<P, M>> {
+  return apiRequest<ResponseBody<P, M>>(expandPath(path, options?.path as Record<string, string | number>), {
+    method: method.toUpperCase() as RequestOptions['method'],
+    query: options?.query as Query | undefined,
+    body,
+    signal: options?.signal,
+    skipAuthHandler: options?.skipAuthHandler,
+  })
+}
+
+/**
+ * One function per HTTP method, typed by the schema: the path must be one the API has for
+ * that method, and the query, body and answer are the schema's.
+ */
+export const api = {
+  get: <P extends PathWith<'get'>>(path: P, ...[options]: OptionsArg<P, 'get'>) =>
+    call('get', path, undefined, options),
+  post: <P extends PathWith<'post'>>(path: P, body: RequestBody<P, 'post'>, ...[options]: OptionsArg<P, 'post'>) =>
+    call('post', path, body, options),
+  patch: <P extends PathWith<'patch'>>(path: P, body: RequestBody<P, 'patch'>, ...[options]: OptionsArg<P, 'patch'>) =>
+    call('patch', path, body, options),
+  delete: <P extends PathWith<'delete'>>(path: P, ...[options]: OptionsArg<P, 'delete'>) =>
+    call('delete', path, undefined, options),
 }

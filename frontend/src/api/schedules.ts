@@ -1,38 +1,27 @@
 /** `/api/backup-schedules/` (read side) and the bulk assignment under `/api/scheduled-backups/`. */
 
-import { api, type Paginated } from './client'
-import type { DeviceSchedule } from './devices'
+import { api, type ResponseBody } from './client'
+import type { components } from './schema'
 
-export type ScheduleType = 'daily' | 'weekly' | 'monthly' | 'cron' | (string & {})
+export type ScheduleType = components['schemas']['ScheduleTypeEnum']
+/** A schedule as `/api/backup-schedules/` lists it, with its description and next runs. */
+export type BackupSchedule = components['schemas']['BackupSchedule']
+export type BulkAssignResult = ResponseBody<'/api/scheduled-backups/bulk-assign/', 'post'>
 
-/** A schedule as `/api/backup-schedules/` lists it: the fields nested in a device, and more. */
-export interface BackupSchedule extends DeviceSchedule {
-  /** Enabled devices the user may see. */
-  device_count: number
-  /** e.g. "Daily at 02:00" */
-  description: string
-  /** The next (up to 5) ISO UTC instants; empty for a disabled schedule. */
-  next_runs: string[]
-}
-
-/** Large enough for every schedule on one page (the select lists them all). */
-export const ALL_SCHEDULES_PAGE_SIZE = 500
-
+/**
+ * Every schedule (the selects list them all), page after page until `next` is null: the
+ * server decides the page size, so the app keeps no copy of its limits.
+ */
 export async function listSchedules(): Promise<BackupSchedule[]> {
-  const page = await api.get<Paginated<BackupSchedule>>('/api/backup-schedules/', {
-    page_size: ALL_SCHEDULES_PAGE_SIZE,
-  })
-  return page.results
-}
-
-export interface BulkAssignResult {
-  updated: number
+  const schedules: BackupSchedule[] = []
+  for (let page = 1; ; page += 1) {
+    const answer = await api.get('/api/backup-schedules/', { query: { page } })
+    schedules.push(...answer.results)
+    if (answer.next === null || answer.results.length === 0) return schedules
+  }
 }
 
 /** All-or-nothing; 400 `{"device_ids": [...]}` or `{"schedule_id": [...]}`. */
 export function bulkAssignSchedule(scheduleId: number | null, deviceIds: number[]): Promise<BulkAssignResult> {
-  return api.post<BulkAssignResult>('/api/scheduled-backups/bulk-assign/', {
-    schedule_id: scheduleId,
-    device_ids: deviceIds,
-  })
+  return api.post('/api/scheduled-backups/bulk-assign/', { schedule_id: scheduleId, device_ids: deviceIds })
 }

@@ -1,39 +1,26 @@
 /** `/api/auth/session/`: who is logged in, login and logout (Django session + CSRF cookie). */
 
-import { apiRequest } from './client'
+import { api } from './client'
+import type { components } from './schema'
 
-export interface SessionUser {
-  id: number
-  username: string
-  is_staff: boolean
-  is_superuser: boolean
-  can_change_devices: boolean
-}
+export type SessionUser = components['schemas']['SessionUser']
+/** Who is logged in, and the IANA zone every date and time on the pages is shown in. */
+export type Session = components['schemas']['Session']
 
-export interface Session {
-  authenticated: boolean
-  user: SessionUser | null
-  /** IANA zone every date and time on the pages is shown in. */
-  display_timezone: string
-}
-
-const SESSION_URL = '/api/auth/session/'
+// The session endpoint answers for itself: its 401/403 must not trigger the re-check.
+const OWN_ERRORS = { skipAuthHandler: true } as const
 
 /** Always 200; also sets the `csrftoken` cookie needed by the unsafe methods. */
 export function fetchSession(): Promise<Session> {
-  return apiRequest<Session>(SESSION_URL, { skipAuthHandler: true })
+  return api.get('/api/auth/session/', OWN_ERRORS)
 }
 
 /** 200 with the logged-in session, or `ApiError` 400 `{"detail": "Invalid username or password."}`. */
 export function login(username: string, password: string): Promise<Session> {
-  return apiRequest<Session>(SESSION_URL, {
-    method: 'POST',
-    body: { username, password },
-    skipAuthHandler: true,
-  })
+  return api.post('/api/auth/session/', { username, password }, OWN_ERRORS)
 }
 
 /** 204. */
 export async function logout(): Promise<void> {
-  await apiRequest<null>(SESSION_URL, { method: 'DELETE', skipAuthHandler: true })
+  await api.delete('/api/auth/session/', OWN_ERRORS)
 }

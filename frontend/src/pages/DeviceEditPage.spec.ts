@@ -13,7 +13,7 @@ const nested = {
   minute: 0,
   day_of_week: null,
   day_of_month: null,
-  cron_expression: null,
+  cron_expression: '',
   enabled: true,
   next_run_at: '2026-11-10T15:00:00Z',
   last_run_at: null,
@@ -44,7 +44,10 @@ function handler(patch: () => { status?: number; body?: unknown }) {
     if (url.pathname === '/api/devices/7/' && method === 'GET') return { body: device }
     if (url.pathname === '/api/devices/7/' && method === 'PATCH') return patch()
     if (url.pathname === '/api/backup-schedules/') {
-      return { body: { count: 2, next: null, previous: null, results: schedules } }
+      // One schedule per page: the app follows `next` rather than asking for a page size.
+      const page = Number(url.searchParams.get('page'))
+      const link = (n: number) => (n >= 1 && n <= 2 ? `http://testserver/api/backup-schedules/?page=${n}` : null)
+      return { body: { count: 2, next: link(page + 1), previous: link(page - 1), results: [schedules[page - 1]] } }
     }
     return { status: 404, body: { detail: 'Not found.' } }
   })
@@ -61,7 +64,8 @@ describe('DeviceEditPage', () => {
     const { wrapper } = await mountPage(DeviceEditPage, { id: 7 })
     await settle()
 
-    expect(requests.find((r) => r.url.pathname === '/api/backup-schedules/')!.url.searchParams.get('page_size')).toBe('500')
+    const pages = requests.filter((r) => r.url.pathname === '/api/backup-schedules/')
+    expect(pages.map((r) => Object.fromEntries(r.url.searchParams))).toEqual([{ page: '1' }, { page: '2' }])
     expect((wrapper.get('input[data-test="device-name"]').element as HTMLInputElement).value).toBe('core-sw-1')
     const select = wrapper.findComponent(QSelect)
     expect(select.props('modelValue')).toBe(5)

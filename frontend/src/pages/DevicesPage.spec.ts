@@ -2,12 +2,12 @@ import { flushPromises } from '@vue/test-utils'
 import { QSelect } from 'quasar'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
-import type { Device } from '../api/devices'
+import type { Device, DeviceSchedule } from '../api/devices'
 import DevicesAssignScheduleDialog from '../components/DevicesAssignScheduleDialog.vue'
 import { mountPage, settle, stubFetch, VIEWER_SESSION } from '../test/helpers'
 import DevicesPage from './DevicesPage.vue'
 
-const schedule = {
+const schedule: DeviceSchedule = {
   id: 5,
   name: 'Nightly',
   schedule_type: 'daily',
@@ -15,11 +15,14 @@ const schedule = {
   minute: 0,
   day_of_week: null,
   day_of_month: null,
-  cron_expression: null,
+  cron_expression: '',
   enabled: true,
   next_run_at: '2026-11-10T04:00:00Z', // 15:00 AEDT, 3 hours after "now"
   last_run_at: null,
 }
+
+// What the list says of each device's past: nothing yet.
+const noHistory = { last_backup: null, stale: false, ssh_host_key_fingerprint: null }
 
 const devices: Device[] = [
   {
@@ -30,6 +33,7 @@ const devices: Device[] = [
     device_group: { id: 1, name: 'Core' },
     collection_group: { id: 2, name: 'Sydney DC' },
     backup_schedule: schedule,
+    ...noHistory,
   },
   {
     id: 2,
@@ -39,6 +43,7 @@ const devices: Device[] = [
     device_group: null,
     collection_group: null,
     backup_schedule: null,
+    ...noHistory,
   },
   {
     id: 3,
@@ -48,6 +53,7 @@ const devices: Device[] = [
     device_group: null,
     collection_group: null,
     backup_schedule: { ...schedule, id: 6, name: 'Paused', enabled: false },
+    ...noHistory,
   },
   {
     // A disabled device on an enabled schedule is not collected: "Not scheduled".
@@ -58,6 +64,7 @@ const devices: Device[] = [
     device_group: null,
     collection_group: null,
     backup_schedule: schedule,
+    ...noHistory,
   },
 ]
 
@@ -154,7 +161,7 @@ describe('DevicesPage', () => {
     const select = dialog.findComponent(QSelect)
     expect(select.props('options')).toEqual([
       expect.objectContaining({ label: 'No schedule', value: 'none' }),
-      expect.objectContaining({ label: 'Nightly', value: 5, caption: 'Daily at 02:00' }),
+      expect.objectContaining({ label: 'Nightly', value: 5, description: 'Daily at 02:00' }),
     ])
     select.vm.$emit('update:modelValue', 5)
     await flushPromises()

@@ -1,4 +1,9 @@
-/** The SPA routes (history mode; Django serves index.html for each of these paths). */
+/**
+ * The SPA routes (history mode). This list is the app's own and stays here: the router needs
+ * it, and the API cannot supply it. Django serves index.html for each of these paths
+ * (`project/urls.py`, the `spa` pattern), so a new page is added there too; the tests'
+ * router (src/test/helpers.ts) is built from this list rather than a copy of it.
+ */
 
 import type { RouteRecordRaw } from 'vue-router'
 

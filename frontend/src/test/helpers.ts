@@ -4,9 +4,10 @@ import { flushPromises, mount } from '@vue/test-utils'
 import { Notify, QLayout, QPageContainer, Quasar } from 'quasar'
 import { vi } from 'vitest'
 import { type Component, defineComponent, h } from 'vue'
-import { createMemoryHistory, createRouter, type Router } from 'vue-router'
+import { createMemoryHistory, createRouter, type RouteRecordRaw, type Router } from 'vue-router'
 
 import { resetSession } from '../composables/useSession'
+import routes from '../router/routes'
 import type { Session } from '../api/session'
 
 export const STAFF_SESSION: Session = {
@@ -54,18 +55,21 @@ export function stubFetch(handler: FakeHandler): RecordedRequest[] {
   return requests
 }
 
+/**
+ * The app's own route list (src/router/routes.ts, the only copy) with every page and layout
+ * a stub, and without the redirect from `/`, which stays a plain start page for the tests.
+ */
 export function makeRouter(): Router {
   const stub = defineComponent({ render: () => h('div') })
-  return createRouter({
-    history: createMemoryHistory(),
-    routes: [
-      { path: '/', component: stub },
-      { path: '/login', name: 'login', component: stub },
-      { path: '/devices', name: 'devices', component: stub },
-      { path: '/devices/:id/edit', name: 'device-edit', component: stub },
-      { path: '/vaultadmin/schedule-calendar', name: 'schedule-calendar', component: stub },
-    ],
-  })
+  const stubbed = (records: readonly RouteRecordRaw[]): RouteRecordRaw[] =>
+    records
+      .filter((record) => !('redirect' in record && record.redirect))
+      .map((record) => {
+        const copy = { ...record, component: stub } as RouteRecordRaw
+        if (record.children) copy.children = stubbed(record.children)
+        return copy
+      })
+  return createRouter({ history: createMemoryHistory(), routes: stubbed(routes) })
 }
 
 /** Mount a `*Page` inside QLayout/QPageContainer (QPage needs both) with Quasar and a router. */

@@ -8,7 +8,10 @@ describe('orderingFor', () => {
     expect(orderingFor('ip_address', true)).toBe('-ip_address')
     expect(orderingFor('next_backup', false)).toBe('next_run_at')
     expect(orderingFor('next_backup', true)).toBe('-next_run_at')
-    expect(orderingFor(null, true)).toBe('name')
-    expect(orderingFor('device_group', false)).toBe('name')
+  })
+
+  it('leaves the order to the API when the table is unsorted or sorted by a column it cannot sort', () => {
+    expect(orderingFor(null, true)).toBeUndefined()
+    expect(orderingFor('device_group', false)).toBeUndefined()
   })
 })

@@ -2,18 +2,21 @@
 
 import type { DeviceOrdering } from '../api/devices'
 
-/** Table column name → API ordering field. */
-const SORT_FIELDS: Record<string, 'name' | 'ip_address' | 'next_run_at'> = {
+type SortField = Exclude<DeviceOrdering, `-${string}`>
+
+/**
+ * Table column name → API ordering field. The columns are the page's; the fields are typed
+ * by the schema's `ordering` enum, so a key the API drops fails the type check.
+ */
+const SORT_FIELDS: Record<string, SortField> = {
   name: 'name',
   ip_address: 'ip_address',
   next_backup: 'next_run_at',
 }
 
-export const DEFAULT_ORDERING: DeviceOrdering = 'name'
-
-/** The API `ordering` for a QTable sort, or the default (by name) when unsorted/unknown. */
-export function orderingFor(sortBy: string | null | undefined, descending: boolean): DeviceOrdering {
+/** The API `ordering` for a QTable sort, or undefined (the API's default order) when unsorted. */
+export function orderingFor(sortBy: string | null | undefined, descending: boolean): DeviceOrdering | undefined {
   const field = sortBy ? SORT_FIELDS[sortBy] : undefined
-  if (!field) return DEFAULT_ORDERING
-  return (descending ? `-${field}` : field) as DeviceOrdering
+  if (!field) return undefined
+  return descending ? `-${field}` : field
 }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 
-import { scheduleOptions } from './scheduleOptions'
+import { NO_SCHEDULE, scheduleOptions } from './scheduleOptions'
 
 describe('scheduleOptions', () => {
   const base = {
-    schedule_type: 'daily',
+    schedule_type: 'daily' as const,
     hour: 2,
     minute: 0,
     day_of_week: null,
@@ -20,7 +20,7 @@ describe('scheduleOptions', () => {
         { ...base, id: 2, name: 'Weekly', enabled: true, description: 'Weekly on Sun at 03:00', next_runs: ['2026-11-15T16:00:00Z'] },
         { ...base, id: 1, name: 'Daily', enabled: false, description: 'Daily at 02:00', next_runs: [] },
       ],
-      { ...base, id: 9, name: 'Archive', enabled: true, next_run_at: '2026-12-01T00:00:00Z' },
+      { ...base, id: 9, name: 'Archive', enabled: true, cron_expression: '', next_run_at: '2026-12-01T00:00:00Z' },
     )
     expect(options.map((o) => [o.value, o.label])).toEqual([
       [9, 'Archive'],
@@ -28,5 +28,27 @@ describe('scheduleOptions', () => {
       [2, 'Weekly'],
     ])
     expect(options[0]!.nextRuns).toEqual(['2026-12-01T00:00:00Z'])
+  })
+})
+
+describe('scheduleOptions with an explicit "No schedule"', () => {
+  it('lists "No schedule" first, then the schedules by name', () => {
+    const schedule = {
+      schedule_type: 'weekly' as const, hour: 3, minute: 0, day_of_week: 6, day_of_month: null,
+      cron_expression: null, next_run_at: null, last_run_at: null, device_count: 0, next_runs: [],
+    }
+    const options = scheduleOptions(
+      [
+        { ...schedule, id: 4, name: 'Weekly', enabled: true, description: 'Weekly on Sunday at 03:00' },
+        { ...schedule, id: 3, name: 'Archive', enabled: false, description: 'Weekly on Sunday at 03:00' },
+      ],
+      null,
+      { noScheduleOption: true },
+    )
+    expect(options.map((o) => [o.value, o.label, o.enabled])).toEqual([
+      [NO_SCHEDULE, 'No schedule', true],
+      [3, 'Archive', false],
+      [4, 'Weekly', true],
+    ])
   })
 })
