@@ -1,5 +1,5 @@
 """Backup analytics: outcome counts, success rate, duration percentiles and the top errors per
-schedule, collection group or device group, computed in the database in two queries
+schedule, collection group, device group or local day, computed in the database in two queries
 whatever the number of results, over the devices a user may see.
 
 The success rate is successes over results that were due (every counted status but
@@ -10,8 +10,8 @@ or below it) from window functions, which PostgreSQL and SQLite both have.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any
 
 from django.db import connection
@@ -20,7 +20,7 @@ from devices.choices import DeviceBackupResultStatusChoices as Status
 from devices.models import CollectionGroup, Device, DeviceBackupResult, DeviceGroup
 from schedules.models import BackupSchedule
 
-GROUP_BY = ("schedule", "collection_group", "device_group")
+GROUP_BY = ("schedule", "collection_group", "device_group", "day")
 TOP_ERRORS = 5
 ERROR_CHARS = 200  # errors are grouped on their first characters
 COUNTED = (Status.SUCCESS, Status.FAILED, Status.MISSED_WINDOW, Status.SKIPPED)
@@ -57,13 +57,29 @@ def _duration_sql() -> str:
 
 
 def analytics_for_user(
-    *, user: Any, start: datetime, end: datetime, group_by: str
+    *, user: Any, start: datetime, end: datetime, group_by: str,
+    days: list[tuple[date, datetime]] | None = None,
 ) -> list[GroupFigures]:
     """Figures of the results with `start <= scheduled_for < end` of the devices `user` may
-    see, one entry per group that has any, by name (no group last)."""
-    key, names_table = _KEYS[group_by]
-    visible_sql, visible_params = Device.objects.restrict(user).values("id").query.sql_with_params()
+    see, one entry per group that has any, by name (no group last).
+
+    `group_by="day"` needs `days`: each local day with the UTC instant it starts, in order;
+    an entry is then a day (`id` its index, `name` its ISO date), days without results
+    included, in date order.
+    """
     adapt = connection.ops.adapt_datetimefield_value
+    day_params: list[Any] = []
+    if group_by == "day":
+        assert days, "group_by=day needs the days"
+        # The day an instant falls on, portably: the last day that starts at or before it.
+        key = "CASE " + " ".join(
+            f"WHEN res.scheduled_for >= %s THEN {i}" for i in reversed(range(len(days)))
+        ) + " END"
+        day_params = [adapt(begins) for _, begins in reversed(days)]
+        names_table = ""
+    else:
+        key, names_table = _KEYS[group_by]
+    visible_sql, visible_params = Device.objects.restrict(user).values("id").query.sql_with_params()
     statuses = ", ".join(f"'{s}'" for s in COUNTED)
     # Each result once, with its group and its duration (null when it did not run).
     rows_sql = (
@@ -75,18 +91,18 @@ def analytics_for_user(
         f"WHERE res.scheduled_for >= %s AND res.scheduled_for < %s "
         f"AND res.status IN ({statuses}) AND res.device_id IN ({visible_sql})"
     )
-    params = [adapt(start), adapt(end), *visible_params]
+    params = [*day_params, adapt(start), adapt(end), *visible_params]
     figures_sql = (
         f"WITH r AS ({rows_sql}), ranked AS ("
         f"SELECT k, status, d, "
         f"ROW_NUMBER() OVER (PARTITION BY k, d IS NULL ORDER BY d) AS rn, "
         f"COUNT(d) OVER (PARTITION BY k) AS nd FROM r) "
-        f"SELECT ranked.k, g.name, COUNT(*), "
+        f"SELECT ranked.k, {'g.name' if names_table else 'NULL'}, COUNT(*), "
         + ", ".join(f"SUM(CASE WHEN status = '{s}' THEN 1 ELSE 0 END)" for s in COUNTED)
         + ", MIN(CASE WHEN d IS NOT NULL AND rn >= nd * 0.5 THEN d END), "
-        "MIN(CASE WHEN d IS NOT NULL AND rn >= nd * 0.95 THEN d END) "
-        f"FROM ranked LEFT JOIN {names_table} g ON g.id = ranked.k "
-        f"GROUP BY ranked.k, g.name"
+        "MIN(CASE WHEN d IS NOT NULL AND rn >= nd * 0.95 THEN d END) FROM ranked "
+        + (f"LEFT JOIN {names_table} g ON g.id = ranked.k GROUP BY ranked.k, g.name"
+           if names_table else "GROUP BY ranked.k")
     )
     errors_sql = (
         f"WITH r AS ({rows_sql}), counted AS ("
@@ -110,6 +126,12 @@ def analytics_for_user(
         cursor.execute(errors_sql, params)
         for k, error, count in cursor.fetchall():
             groups[k].top_errors.append({"error": error, "count": count})
+    if group_by == "day":
+        assert days is not None
+        return [
+            replace(groups.get(i) or GroupFigures(id=i, name=""), name=day.isoformat())
+            for i, (day, _) in enumerate(days)
+        ]
     return sorted(groups.values(), key=lambda g: (g.id is None, g.name.lower(), g.id or 0))
 
 

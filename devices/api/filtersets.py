@@ -278,7 +278,8 @@ class AnalyticsQuery(serializers.Serializer):
     end = IsoDateField(required=False, help_text="Last local day, inclusive; default: today")
     group_by = serializers.ChoiceField(
         choices=list(ANALYTICS_GROUP_BY), required=False, default="schedule",
-        help_text="What each entry of `groups` is",
+        help_text="What each entry of `groups` is; `day`: each local day of the window, in "
+        "order (`id` its index, `name` its date), days without results included",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -295,6 +296,8 @@ class AnalyticsQuery(serializers.Serializer):
             )
         attrs["start"], attrs["end"] = start, end
         zone = display_zone()
-        attrs["from"] = local_midnight(start, zone).astimezone(UTC)
-        attrs["until"] = local_midnight(end + timedelta(days=1), zone).astimezone(UTC)
+        days = [start + timedelta(days=i) for i in range((end - start).days + 2)]
+        bounds = [local_midnight(day, zone).astimezone(UTC) for day in days]
+        attrs["from"], attrs["until"] = bounds[0], bounds[-1]
+        attrs["days"] = list(zip(days[:-1], bounds[:-1], strict=True))
         return attrs

@@ -243,7 +243,7 @@ class ErrorCountSerializer(serializers.Serializer):
 
 
 class AnalyticsGroupSerializer(serializers.Serializer):
-    """One schedule's, collection group's or device group's figures (id null: none)."""
+    """One schedule's, collection group's, device group's or day's figures (id null: none)."""
 
     id = serializers.IntegerField(allow_null=True)
     name = serializers.CharField()

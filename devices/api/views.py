@@ -281,7 +281,7 @@ class AnalyticsView(ApiViewMixin, APIView):
     def get(self, request: Request) -> Response:
         groups = analytics_for_user(
             user=request.user, start=self.params["from"], end=self.params["until"],
-            group_by=self.params["group_by"],
+            group_by=self.params["group_by"], days=self.params["days"],
         )
         return Response(AnalyticsSerializer({
             "start": self.params["start"], "end": self.params["end"],

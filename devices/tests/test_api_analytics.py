@@ -130,7 +130,7 @@ def test_query_count_does_not_grow_with_results(
 @pytest.mark.parametrize(
     "query",
     ["start=2026-13-01", "end=yesterday", "group_by=device", "start=2026-12-01&end=2026-11-01",
-     "start=2025-01-01&end=2026-12-31", "colour=blue", "end=9999-12-31"],
+     "start=2025-01-01&end=2026-12-31", "colour=blue", "end=9999-12-31", "group_by=week"],
 )
 def test_bad_parameters_are_400_naming_the_parameter(
     fleet: dict[str, Any], api_client: Any, query: str
@@ -147,3 +147,29 @@ def test_defaults_are_the_last_30_local_days_by_schedule(
     assert body["group_by"] == "schedule"
     start, end = (datetime.fromisoformat(body[k]).date() for k in ("start", "end"))
     assert (end - start).days == 29
+
+
+def test_grouped_by_local_day_lists_every_day_in_order(
+    fleet: dict[str, Any], api_client: Any
+) -> None:
+    core1 = fleet["devices"]["core1"]
+    add(core1, 2, "success", seconds=3)  # 2026-11-10 02:00 Sydney
+    add(core1, 1, "failed", seconds=5, error="refused", day=1)  # 2026-11-11
+    # 23:59:59 Sydney on the 11th is still the 11th; 00:00 on the 12th is the 12th.
+    late = datetime(2026, 11, 11, 12, 59, 59, tzinfo=UTC)
+    DeviceBackupResult.objects.create(device=core1, schedule=None, scheduled_for=late,
+                                      status="success")
+    DeviceBackupResult.objects.create(device=core1, schedule=None,
+                                      scheduled_for=late + timedelta(seconds=1), status="failed")
+    body = api_client(fleet["users"]["viewer"]).get(
+        URL, {"start": "2026-11-09", "end": "2026-11-13", "group_by": "day"}
+    ).json()
+    days = body["groups"]
+    assert [d["name"] for d in days] == [
+        "2026-11-09", "2026-11-10", "2026-11-11", "2026-11-12", "2026-11-13"
+    ]
+    assert [d["id"] for d in days] == [0, 1, 2, 3, 4]
+    assert [(d["success"], d["failed"]) for d in days] == [(0, 0), (2, 0), (1, 1), (0, 1), (0, 0)]
+    assert days[1]["duration_p50_seconds"] == 3 and days[1]["success_rate"] == 1.0
+    assert days[2]["top_errors"] == [{"error": "refused", "count": 1}]
+    assert days[0]["success_rate"] is None and days[0]["top_errors"] == []
