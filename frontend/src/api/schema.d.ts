@@ -395,7 +395,7 @@ export interface components {
             group_by: string;
             groups: components["schemas"]["AnalyticsGroup"][];
         };
-        /** @description One schedule's, collection group's or device group's figures (id null: none). */
+        /** @description One schedule's, collection group's, device group's or day's figures (id null: none). */
         AnalyticsGroup: {
             id: number | null;
             name: string;
@@ -1807,13 +1807,14 @@ export interface operations {
                 /** @description Last local day, inclusive; default: today */
                 end?: string;
                 /**
-                 * @description What each entry of `groups` is
+                 * @description What each entry of `groups` is; `day`: each local day of the window, in order (`id` its index, `name` its date), days without results included
                  *
                  *     * `schedule` - schedule
                  *     * `collection_group` - collection_group
                  *     * `device_group` - device_group
+                 *     * `day` - day
                  */
-                group_by?: "schedule" | "collection_group" | "device_group";
+                group_by?: "schedule" | "collection_group" | "device_group" | "day";
                 /** @description First local day (display timezone); default: 29 days before `end` */
                 start?: string;
             };
