@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -55,8 +56,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "schedules",
     "devices",
     "beat",
@@ -71,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "project.login_throttle.LoginThrottleMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -102,6 +105,10 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Django's username/password check behind the per-username login throttle (every login path:
+# API token, SPA session, admin).
+AUTHENTICATION_BACKENDS = ["project.login_throttle.ThrottledModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -143,7 +150,7 @@ CELERY_BEAT_MAX_LOOP_INTERVAL = 1  # seconds; the scheduler computes its own wak
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "project.api.Pagination",
@@ -166,6 +173,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's static files: /api/docs/ needs no internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ScheduleTypeEnum": "schedules.choices.BackupScheduleTypeChoices",
@@ -213,13 +224,13 @@ def _environment_error(name: str, message: str) -> NoReturn:
     raise SystemExit(2)
 
 
-def _seconds(name: str, raw: str, *, low: float, high: float) -> float:
+def _seconds(name: str, raw: str, *, low: float, high: float, unit: str = "seconds") -> float:
     try:
         value = float(raw)
     except ValueError:
         value = float("nan")
     if not low <= value <= high:  # also NaN and words
-        _environment_error(name, f"expected {low:g} to {high:g} seconds, got {raw!r}")
+        _environment_error(name, f"expected {low:g} to {high:g} {unit}, got {raw!r}")
     return value
 
 
@@ -285,3 +296,14 @@ COLLECT_COMMAND_TIMEOUT = _seconds(
 COLLECT_RETRY_DELAYS = _retry_delays(
     "DEVICEVAULT_COLLECT_RETRY_DELAYS", os.environ.get("DEVICEVAULT_COLLECT_RETRY_DELAYS", "2,4")
 )
+
+
+# -- API tokens (django-rest-knox): stored as SHA-512 digests, expiring, revoked on logout ----
+TOKEN_TTL_HOURS = _seconds(
+    "DEVICEVAULT_TOKEN_TTL_HOURS", os.environ.get("DEVICEVAULT_TOKEN_TTL_HOURS", "10"),
+    low=0.01, high=24 * 366, unit="hours",
+)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=TOKEN_TTL_HOURS),
+    "AUTH_HEADER_PREFIX": "Token",  # `Authorization: Token <token>`, as before
+}

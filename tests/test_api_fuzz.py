@@ -26,14 +26,14 @@ def fuzz_token(
 ) -> str:
     """An API token of a superuser (every write path) or of a viewer (who sees part of the
     fleet and may change nothing), with a small fleet and results for the fuzzer to find."""
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     from devices.models import Device
     from devices.services import schedule_run_now
 
     make_schedule(name="Cron", schedule_type="cron", cron_expression="*/30 * * * *")
     schedule_run_now(schedule=fleet["schedules"]["daily"], devices=Device.objects.all())
-    return Token.objects.create(user=fleet["users"][request.param]).key
+    return AuthToken.objects.create(user=fleet["users"][request.param])[1]
 
 
 @pytest.fixture
