@@ -13,8 +13,12 @@ export interface CalendarEntry {
   schedule_name: string
   /** Local wall-clock `HH:MM` in the display time zone. */
   time: string
+  /** All the devices you may see on this occurrence; `devices` lists at most 50 of them. */
   device_count: number
+  /** The first devices by name (at most 50). */
   devices: CalendarDevice[]
+  /** True when `devices` leaves some of the `device_count` out. */
+  devices_truncated: boolean
 }
 
 /** Every date of the window (`YYYY-MM-DD`, in order) → its entries, sorted by time then name. */
