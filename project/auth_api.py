@@ -10,7 +10,7 @@ from django.contrib.auth import authenticate, login, logout
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from knox.auth import TokenAuthentication
 from knox.models import AuthToken
 from rest_framework import serializers, status
@@ -28,6 +28,10 @@ from project.login_throttle import locked_message, retry_after
 logger = logging.getLogger(__name__)
 
 INVALID_CREDENTIALS = "Invalid username or password."
+LOCKED_DESCRIPTION = (
+    "Too many failed logins for this username (5 within 15 minutes): refused, even with the "
+    "right password, for the seconds `Retry-After` gives"
+)
 TAG = "auth"
 
 
@@ -53,6 +57,10 @@ class LoginLocked(Throttled):
     def __init__(self, wait: int) -> None:
         super().__init__(wait=wait)
         self.detail = ErrorDetail(locked_message(wait), code=self.default_code)
+
+
+class LoginLockedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
 
 
 class SessionUserSerializer(serializers.Serializer):
@@ -114,6 +122,7 @@ class TokenView(ApiViewMixin, APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []  # the credentials are in the body
+    error_responses = {429: LOCKED_DESCRIPTION}
 
     @extend_schema(
         tags=[TAG],
@@ -190,7 +199,10 @@ class SessionView(ApiViewMixin, APIView):
         operation_id="auth_session_login",
         summary="Log in (send the X-CSRFToken header)",
         request=CredentialsSerializer,
-        responses={200: SessionSerializer},
+        responses={
+            200: SessionSerializer,
+            429: OpenApiResponse(response=LoginLockedSerializer, description=LOCKED_DESCRIPTION),
+        },
     )
     def post(self, request: Request) -> Response:
         SessionAuthentication().enforce_csrf(request)
