@@ -215,3 +215,18 @@ def test_admin_lists_tokens_without_their_clear_text(fleet: dict[str, Any]) -> N
     assert b"viewer" in listing.content
     assert token.encode() not in listing.content
     assert admin.get("/admin/authtoken/tokenproxy/").status_code == 404  # DRF's clear tokens
+
+
+def test_logins_still_work_unthrottled_when_redis_cannot_be_reached(
+    fleet: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import redis
+
+    from project import login_throttle
+
+    nowhere = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)  # nothing listens
+    monkeypatch.setattr(login_throttle, "_client", lambda: nowhere)
+    for _ in range(6):
+        assert token_request("staff", "wrong").status_code == 400
+    assert token_request("staff", "pw-staff-123").status_code == 200
+    assert any("login throttle unavailable" in r.getMessage() for r in caplog.records)
