@@ -33,7 +33,8 @@ RUN pip install .
 COPY . .
 COPY --from=frontend /src/frontend/dist ./frontend/dist
 RUN mkdir -p "$DEVICEVAULT_VAR_DIR" \
- && DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v 0 \
+ && DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    python manage.py collectstatic --noinput -v 0 \
  && chown -R devicevault:devicevault "$DEVICEVAULT_VAR_DIR"
 
 USER devicevault

@@ -16,6 +16,16 @@ def fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def forget_failed_logins() -> Iterator[None]:
+    """Failed logins are counted in Redis: one test's failures must not lock the next one's
+    user out (project.login_throttle)."""
+    yield
+    from project.login_throttle import forget_all
+
+    forget_all()
+
+
 @pytest.fixture
 def redis_db() -> Iterator[Any]:
     """The test Redis database, emptied before and after the test."""

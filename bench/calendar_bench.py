@@ -85,7 +85,7 @@ def populate(*, devices: int, schedules: int, mix: str) -> object:
         cursor.execute(
             "TRUNCATE devices_devicebackupresult, devices_device, devices_devicegroup_user_groups,"
             " devices_devicegroup, devices_collectiongroup, schedules_backupschedule,"
-            " auth_user_groups, auth_group, auth_user, django_session, authtoken_token"
+            " auth_user_groups, auth_group, auth_user, django_session, knox_authtoken"
             " RESTART IDENTITY CASCADE"
         )
     with transaction.atomic():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import yaml
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
 
 from devices.models import CollectionGroup, CredentialSet, Device, DeviceGroup
 from schedules.models import BackupSchedule
@@ -26,6 +27,32 @@ DEVICE_KEYS = {
 }
 DEVICE_GROUP_KEYS = {"name", "user_groups", "credential_set"}
 COLLECTION_GROUP_KEYS = {"name", "slug", "concurrency_limit"}
+GROUP_NAME_MAX_LENGTH = Group._meta.get_field("name").max_length or 150
+DEVICE_TEXT_FIELDS = ("ip_address", "backup_method", "platform", "backup_command")
+
+
+# YAML aliases may repeat what an anchor holds (`<<: *defaults`), but a file whose aliases
+# expand to far more values than it spells out (a "billion laughs" alias bomb) is refused
+# before anything is built from it.
+ALIAS_EXPANSION_FACTOR = 10
+ALIAS_EXPANSION_ALLOWANCE = 100_000
+
+# Values quoted in error messages are cut short: a message never grows with the input.
+_short_repr = reprlib.Repr()
+_short_repr.maxlevel, _short_repr.maxlist, _short_repr.maxdict = 3, 4, 4
+_short_repr.maxstring = _short_repr.maxother = 60
+_short_repr.maxlong = 40
+
+
+def show(value: Any) -> str:
+    """`repr(value)`, cut to a few dozen characters (also for huge or nested values)."""
+    text = _short_repr.repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def show_key(key: Any) -> str:
+    """A mapping key as written (a short string), else shortened like `show`."""
+    return key if isinstance(key, str) and len(key) <= 60 else show(key)
 
 
 class InventoryError(Exception):
@@ -62,19 +89,81 @@ def load_inventory_file(path: str | Path) -> dict[str, Any]:
     """Parse the YAML file into a mapping; raise InventoryError naming the file on failure."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InventoryError([f"{path}: file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InventoryError([f"{path}: cannot read: {exc}"]) from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        problem = _alias_problem(node) if node is not None else None
+        if problem:
+            raise InventoryError([f"{path}: {problem}"])
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", exc)
+        problem = getattr(exc, "problem", None) or show(str(exc))
         raise InventoryError([f"{path}: invalid YAML{where}: {problem}"]) from None
+    finally:
+        loader.dispose()
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise InventoryError([f"{path}: expected a mapping with sections {', '.join(SECTIONS)}"])
     return data
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _alias_problem(root: yaml.Node) -> str | None:
+    """What is wrong with the aliases of a composed document (None: nothing).
+
+    Walks the node graph once (aliases are shared nodes in it) and computes how many values
+    the document holds once every alias is expanded; refuses more than
+    ALIAS_EXPANSION_FACTOR times the values it spells out plus ALIAS_EXPANSION_ALLOWANCE,
+    and an alias inside its own anchor.
+    """
+    sizes: dict[int, int] = {}
+    references: Counter[int] = Counter()
+    nodes: dict[int, yaml.Node] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:  # met again below itself
+            return f"line {node.start_mark.line + 1}: an alias refers to itself (recursive YAML)"
+        open_nodes.add(key)
+        nodes[key] = node
+        stack.append((node, True))
+        for child in _children(node):
+            references[id(child)] += 1
+            if id(child) not in sizes:
+                stack.append((child, False))
+    limit = ALIAS_EXPANSION_FACTOR * len(sizes) + ALIAS_EXPANSION_ALLOWANCE
+    if sizes[id(root)] <= limit:
+        return None
+    shared = [key for key, count in references.items() if count > 1]
+    worst = max(shared, key=lambda key: sizes[key] * references[key])
+    line = nodes[worst].start_mark.line + 1
+    return (
+        f"line {line}: YAML aliases expand the file to more than {limit:,} values "
+        f"(an alias bomb?); write the values out or use fewer aliases"
+    )
 
 
 class _Importer:
@@ -95,9 +184,11 @@ class _Importer:
             if section == "collection_groups" and isinstance(item, str):
                 item = {"name": item}
             if not isinstance(item, dict):
-                self.errors.append(f"{section}[{index}]: expected a mapping, got {item!r}")
+                self.errors.append(f"{section}[{index}]: expected a mapping, got {show(item)}")
                 continue
             name = item.get("name")
+            if isinstance(name, str) and len(name) > 60:
+                name = f"{name[:57]}..."
             label = f"{section}[{index}] ({name})" if name else f"{section}[{index}]"
             if not isinstance(name, str) or not name.strip():
                 self.errors.append(f"{label}: name: required, a non-empty string")
@@ -106,10 +197,10 @@ class _Importer:
         return out
 
     def _unknown_keys(self, label: str, item: dict[str, Any], allowed: set[str]) -> bool:
-        unknown = sorted(set(item) - allowed)
+        unknown = sorted(set(item) - allowed, key=str)
         for key in unknown:
             allowed_text = ", ".join(sorted(allowed))
-            self.errors.append(f"{label}: {key}: unknown field (allowed: {allowed_text})")
+            self.errors.append(f"{label}: {show_key(key)}: unknown field (allowed: {allowed_text})")
         return bool(unknown)
 
     def _duplicates(self, section: str, records: list[tuple[str, dict[str, Any]]]) -> None:
@@ -142,9 +233,9 @@ class _Importer:
 
     # -- sections ----------------------------------------------------------
     def run(self) -> ImportReport:
-        unknown = sorted(set(self.data) - set(SECTIONS))
+        unknown = sorted(set(self.data) - set(SECTIONS), key=str)
         for key in unknown:
-            self.errors.append(f"{key}: unknown section (allowed: {', '.join(SECTIONS)})")
+            self.errors.append(f"{show_key(key)}: unknown section (allowed: {', '.join(SECTIONS)})")
         collection = self._collection_groups()
         device_groups = self._device_groups()
         schedules = self._schedules()
@@ -157,6 +248,7 @@ class _Importer:
         records = self._records("collection_groups")
         self._duplicates("collection_groups", records)
         existing = {g.name: g for g in CollectionGroup.objects.all()}
+        slug_owners = {g.slug: g.name for g in existing.values()}
         for label, item in records:
             if self._unknown_keys(label, item, COLLECTION_GROUP_KEYS):
                 continue
@@ -170,6 +262,14 @@ class _Importer:
                 obj.slug = slugify(obj.name) or "group"
             before = len(self.errors)
             self._validate("collection_groups", label, obj, exclude=[])
+            owner = slug_owners.get(obj.slug) if isinstance(obj.slug, str) else None
+            if owner is not None and owner != obj.name:  # the queue name would be shared
+                self.errors.append(
+                    f"{label}: slug: {show(obj.slug)} is already the slug of collection group "
+                    f"{show(owner)}"
+                )
+            elif isinstance(obj.slug, str):
+                slug_owners[obj.slug] = obj.name
             if len(self.errors) == before and (created or changed):
                 obj.save()
             self.report.add("collection_groups", "created" if created else
@@ -185,7 +285,7 @@ class _Importer:
             return True, None
         found = self.credential_sets.get(name) if isinstance(name, str) else None
         if found is None:
-            self.errors.append(f"{label}: credential_set: unknown credential set {name!r}")
+            self.errors.append(f"{label}: credential_set: unknown credential set {show(name)}")
             return False, None
         return True, found
 
@@ -200,6 +300,14 @@ class _Importer:
             if not isinstance(wanted, list) or not all(isinstance(g, str) and g for g in wanted):
                 self.errors.append(f"{label}: user_groups: expected a list of group names")
                 continue
+            too_long = [g for g in wanted if len(g) > GROUP_NAME_MAX_LENGTH]
+            for name in too_long:
+                self.errors.append(
+                    f"{label}: user_groups: {show(name)} is longer than Django allows for a "
+                    f"group name (at most {GROUP_NAME_MAX_LENGTH} characters)"
+                )
+            if too_long:
+                continue
             ok, credential_set = self._credential_set(label, item)
             if not ok:
                 continue
@@ -207,7 +315,10 @@ class _Importer:
             created = obj is None
             if obj is None:
                 obj = DeviceGroup(name=item["name"], credential_set=credential_set)
+                before = len(self.errors)
                 self._validate("device_groups", label, obj, exclude=[])
+                if len(self.errors) > before:
+                    continue
                 obj.save()
                 current: set[str] = set()
             else:
@@ -250,7 +361,7 @@ class _Importer:
             for key in type_errors:
                 self.errors.append(f"{label}: {key}: expected "
                                    f"{'true or false' if key == 'enabled' else 'a whole number'}, "
-                                   f"got {values[key]!r}")
+                                   f"got {show(values[key])}")
             if type_errors:
                 continue
             changed = self._changes(obj, values)
@@ -289,7 +400,13 @@ class _Importer:
             }
             if not isinstance(values["enabled"], bool):
                 self.errors.append(f"{label}: enabled: expected true or false, "
-                                   f"got {values['enabled']!r}")
+                                   f"got {show(values['enabled'])}")
+                continue
+            not_text = [k for k in DEVICE_TEXT_FIELDS
+                        if values[k] is not None and not isinstance(values[k], str)]
+            for key in not_text:
+                self.errors.append(f"{label}: {key}: expected a string, got {show(values[key])}")
+            if not_text:
                 continue
             bad_ref = False
             for key, known, what in refs:
@@ -297,7 +414,7 @@ class _Importer:
                 if ref is None:
                     values[key] = None
                 elif not isinstance(ref, str) or ref not in known:
-                    self.errors.append(f"{label}: {key}: unknown {what} {ref!r}")
+                    self.errors.append(f"{label}: {key}: unknown {what} {show(ref)}")
                     bad_ref = True
                 else:
                     values[key] = known[ref]
@@ -331,4 +448,9 @@ def import_inventory(data: dict[str, Any], *, dry_run: bool = False) -> ImportRe
                 raise _DryRun
     except _DryRun:
         pass
+    except DatabaseError as exc:
+        # Validation should have caught it; still one line, never a traceback, and the
+        # transaction is rolled back: nothing was written.
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InventoryError([f"the database refused the inventory: {show(first_line)}"]) from None
     return report

@@ -14,8 +14,17 @@ from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
 
 from devices.models import Device, DeviceBackupResult
 from schedules.models import BackupSchedule
@@ -73,9 +82,26 @@ class CalendarEntry(TypedDict):
     time: str
     device_count: int
     devices: list[CalendarDevice]
+    devices_truncated: bool
 
 
 Calendar = dict[str, list[CalendarEntry]]
+
+# Bounds of one calendar answer (DESIGN): devices listed per entry (the first by name; the
+# count is always whole), and entries per window (more is a 400 asking for fewer days).
+CALENDAR_DEVICES_PER_ENTRY = 50
+CALENDAR_MAX_ENTRIES = 5000
+
+
+class CalendarTooLarge(Exception):
+    """The window holds more entries than one answer may (`entries` of them)."""
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        super().__init__(
+            f"This window has {entries:,} schedule occurrences, more than the "
+            f"{CALENDAR_MAX_ENTRIES:,} one answer may hold: ask for fewer days."
+        )
 
 
 def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
@@ -87,7 +113,13 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
     appears, also one without devices; `devices` holds only the enabled devices `user` may
     see. Occurrences come from `BackupSchedule.recurrence()`, the maths the beat fires by.
 
-    Two queries, whatever the fleet or the window. A schedule's device list is built once
+    At most `CALENDAR_DEVICES_PER_ENTRY` devices are listed per entry (the first by name;
+    `device_count` counts them all, `devices_truncated` says whether some were left out).
+    Raises CalendarTooLarge, before reading any device, when the window holds more than
+    `CALENDAR_MAX_ENTRIES` entries.
+
+    Two queries, whatever the fleet or the window, and memory bounded by the caps: the
+    database returns at most 50 devices per schedule. A schedule's device list is built once
     and the same list object is shared by all its entries (renderers may rely on that).
     """
     zone = display_zone()
@@ -102,23 +134,9 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
             "cron_expression", "enabled",
         )
     )
-    devices_by_schedule: dict[int, list[CalendarDevice]] = defaultdict(list)
-    rows = (
-        Device.objects.restrict(user)
-        .filter(enabled=True, backup_schedule__enabled=True)
-        .order_by("name", "id")
-        .values_list("backup_schedule_id", "id", "name", "ip_address")
-    )
-    for schedule_id, device_id, name, ip_address in rows:
-        devices_by_schedule[schedule_id].append(
-            {"id": device_id, "name": name, "ip_address": ip_address}
-        )
-
-    by_day: dict[date, list[CalendarEntry]] = {
-        start + timedelta(days=offset): [] for offset in range(days)
-    }
     # Schedules with the same recurrence (many "daily at 02:00") share the maths.
     occurrences: dict[Recurrence, list[datetime]] = {}
+    planned: list[tuple[BackupSchedule, list[datetime]]] = []
     for schedule in schedules:
         try:
             recurrence = schedule.recurrence(zone.key)
@@ -128,8 +146,19 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
         except RecurrenceError as exc:
             logger.warning("calendar skips invalid schedule=%s: %s", schedule.pk, exc)
             continue
+        planned.append((schedule, instants))
+    total = sum(len(instants) for _, instants in planned)
+    if total > CALENDAR_MAX_ENTRIES:
+        raise CalendarTooLarge(total)
+
+    devices_by_schedule, counts = _calendar_devices(user)
+    by_day: dict[date, list[CalendarEntry]] = {
+        start + timedelta(days=offset): [] for offset in range(days)
+    }
+    for schedule, instants in planned:
         schedule_id, name = schedule.pk, schedule.name
         devices = devices_by_schedule.get(schedule_id, [])
+        count = counts.get(schedule_id, 0)
         for instant in instants:
             local = instant.astimezone(zone)
             entries = by_day.get(local.date())
@@ -140,8 +169,9 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
                     "schedule_id": schedule_id,
                     "schedule_name": name,
                     "time": f"{local.hour:02d}:{local.minute:02d}",
-                    "device_count": len(devices),
+                    "device_count": count,
                     "devices": devices,
+                    "devices_truncated": count > len(devices),
                 }
             )
     calendar: Calendar = {}
@@ -149,6 +179,34 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
         entries.sort(key=_entry_order)
         calendar[day.isoformat()] = entries
     return calendar
+
+
+def _calendar_devices(user: Any) -> tuple[dict[int, list[CalendarDevice]], dict[int, int]]:
+    """Per enabled schedule: the first devices by name `user` may see, and how many in all.
+
+    One query: a window function numbers and counts each schedule's devices, and only the
+    first `CALENDAR_DEVICES_PER_ENTRY` rows of each come back.
+    """
+    per_schedule = [F("backup_schedule_id")]
+    rows = (
+        Device.objects.restrict(user)
+        .filter(enabled=True, backup_schedule__enabled=True)
+        .annotate(
+            position=Window(
+                RowNumber(), partition_by=per_schedule, order_by=[F("name"), F("id")]
+            ),
+            total=Window(Count("id"), partition_by=per_schedule),
+        )
+        .filter(position__lte=CALENDAR_DEVICES_PER_ENTRY)
+        .order_by("backup_schedule_id", "position")
+        .values_list("backup_schedule_id", "id", "name", "ip_address", "total")
+    )
+    devices: dict[int, list[CalendarDevice]] = defaultdict(list)
+    counts: dict[int, int] = {}
+    for schedule_id, device_id, name, ip_address, total in rows:
+        devices[schedule_id].append({"id": device_id, "name": name, "ip_address": ip_address})
+        counts[schedule_id] = total
+    return devices, counts
 
 
 def _entry_order(entry: CalendarEntry) -> tuple[str, str, int]:

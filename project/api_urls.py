@@ -7,7 +7,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from project.auth_api import SessionView, TokenView
+from project.auth_api import LogoutView, SessionView, TokenView
 from project.status_api import SchedulerStatusView
 
 
@@ -20,6 +20,7 @@ def api_not_found(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),
     path("auth/session/", SessionView.as_view(), name="auth-session"),
+    path("auth/logout/", LogoutView.as_view(), name="auth-logout"),
     path("scheduler/status/", SchedulerStatusView.as_view(), name="scheduler-status"),
     path("", include("schedules.api.urls")),
     path("", include("devices.api.urls")),

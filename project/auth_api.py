@@ -7,24 +7,31 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from knox.auth import TokenAuthentication
+from knox.models import AuthToken
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import APIException
-from rest_framework.permissions import AllowAny
+from rest_framework.exceptions import APIException, ErrorDetail, Throttled
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices.access import can_change_devices
-from project.api import ApiViewMixin, RejectUnknownFieldsMixin, StrictCharField
+from project.api import ApiViewMixin, RejectUnknownFieldsMixin, StrictCharField, UtcDateTimeField
+from project.login_throttle import locked_message, retry_after
 
 logger = logging.getLogger(__name__)
 
 INVALID_CREDENTIALS = "Invalid username or password."
+LOCKED_DESCRIPTION = (
+    "Too many failed logins for this username (5 within 15 minutes): refused, even with the "
+    "right password, for the seconds `Retry-After` gives"
+)
 TAG = "auth"
 
 
@@ -41,6 +48,19 @@ class CredentialsSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(help_text="Send as `Authorization: Token <token>`")
+    expires_at = UtcDateTimeField(help_text="When the token stops working (UTC)")
+
+
+class LoginLocked(Throttled):
+    """429 with `Retry-After`: too many failed logins for the username."""
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(wait=wait)
+        self.detail = ErrorDetail(locked_message(wait), code=self.default_code)
+
+
+class LoginLockedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
 
 
 class SessionUserSerializer(serializers.Serializer):
@@ -58,7 +78,8 @@ class SessionSerializer(serializers.Serializer):
 
 
 def _authenticate(request: Request) -> Any:
-    """The active user the body's credentials name, or a 400."""
+    """The active user the body's credentials name, else a 400 (429 while the username is
+    locked out by the login throttle: project.login_throttle, which also logs the refusal)."""
     serializer = CredentialsSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     user = authenticate(
@@ -67,7 +88,9 @@ def _authenticate(request: Request) -> Any:
         password=serializer.validated_data["password"],
     )
     if user is None:
-        logger.info("login refused: username=%r", serializer.validated_data["username"])
+        wait = retry_after(request._request)
+        if wait:
+            raise LoginLocked(wait)
         raise InvalidCredentials()
     return user
 
@@ -91,10 +114,15 @@ def session_payload(user: Any) -> dict[str, Any]:
 
 
 class TokenView(ApiViewMixin, APIView):
-    """`POST /api/auth/token/`: exchange a username and password for an API token."""
+    """`POST /api/auth/token/`: exchange a username and password for a new API token.
+
+    Each call makes a new token (knox stores only its digest, so an old one cannot be shown
+    again); it expires after `DEVICEVAULT_TOKEN_TTL_HOURS`. The user's expired tokens go.
+    """
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []  # the credentials are in the body
+    error_responses = {429: LOCKED_DESCRIPTION}
 
     @extend_schema(
         tags=[TAG],
@@ -105,8 +133,37 @@ class TokenView(ApiViewMixin, APIView):
     )
     def post(self, request: Request) -> Response:
         user = _authenticate(request)
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        AuthToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
+        instance, token = AuthToken.objects.create(user=user)
+        logger.info("token issued: user=%s expires_at=%s", user.pk, instance.expiry.isoformat())
+        return Response(TokenSerializer({"token": token, "expires_at": instance.expiry}).data)
+
+
+class LogoutView(ApiViewMixin, APIView):
+    """`POST /api/auth/logout/`: revoke the token the request is authenticated with.
+
+    Other tokens of the user stay valid. A session-authenticated call (CSRF-checked) ends
+    the session instead.
+    """
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=[TAG],
+        operation_id="auth_logout",
+        summary="Revoke the token used (or end the session)",
+        request=None,
+        responses={204: None},
+    )
+    def post(self, request: Request) -> Response:
+        if isinstance(request.auth, AuthToken):
+            request.auth.delete()
+            logger.info("token revoked: user=%s", request.user.pk)
+        else:
+            logger.info("logout: user=%s", request.user.pk)
+            logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class SessionView(ApiViewMixin, APIView):
@@ -142,7 +199,10 @@ class SessionView(ApiViewMixin, APIView):
         operation_id="auth_session_login",
         summary="Log in (send the X-CSRFToken header)",
         request=CredentialsSerializer,
-        responses={200: SessionSerializer},
+        responses={
+            200: SessionSerializer,
+            429: OpenApiResponse(response=LoginLockedSerializer, description=LOCKED_DESCRIPTION),
+        },
     )
     def post(self, request: Request) -> Response:
         SessionAuthentication().enforce_csrf(request)

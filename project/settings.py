@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -23,16 +24,55 @@ VAR_DIR = Path(os.environ.get("DEVICEVAULT_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
+def _environment_error(name: str, message: str) -> NoReturn:
+    """Stop every entry point with one line, as for the YAML configuration."""
+    print(f"configuration error: environment: {name}: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+MAKE_SECRET_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why `key` is no secret (a placeholder or obviously weak), or None. Never echoes it.
+
+    Weak is what Django's `check --deploy` calls weak (fewer than 50 characters, fewer than
+    5 different ones, a `django-insecure-` development key), so an accepted key passes it.
+    """
+    lowered = key.lower()
+    if any(marker in lowered for marker in ("change-me", "changeme", "placeholder")):
+        return "still the placeholder of the example env file"
+    if lowered.startswith("django-insecure-"):
+        return "a development key (django-insecure-...)"
+    if len(key) < 50:
+        return f"too short to be a secret ({len(key)} characters, at least 50)"
+    if len(set(key)) < 5:
+        return "too few different characters to be a secret"
+    return None
+
+
 def _secret_key() -> str:
-    if os.environ.get("DJANGO_SECRET_KEY"):
-        return os.environ["DJANGO_SECRET_KEY"]
-    # Embedded default: a key generated once per installation and kept under var/.
+    key = os.environ.get("DJANGO_SECRET_KEY", "")
+    if key:
+        problem = secret_key_problem(key)
+        if problem:
+            _environment_error("DJANGO_SECRET_KEY", f"{problem}; make one with {MAKE_SECRET_KEY}")
+        return key
+    # Embedded default: a key generated once per installation and kept under var/, created
+    # readable by its owner only (never world-readable, not even for a moment).
     path = VAR_DIR / "secret_key"
     if not path.exists():
         import secrets
 
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        tmp = path.with_name(f".secret_key.{os.getpid()}")
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+            file.write(secrets.token_urlsafe(50))
+        try:
+            os.link(tmp, path)  # whole file or nothing; another process may have made it first
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text().strip()
 
 
@@ -47,6 +87,49 @@ CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
 
+
+# -- HTTPS behind a TLS-terminating proxy (docs/operations.md, "Security") -----------------
+# Off by default: `./devicevault.sh start` serves http://localhost:8000. The compose env file
+# turns them on; `manage.py check --deploy` is then clean.
+def _flag(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in {"", "0", "false", "no", "off"}:
+        return False
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    return _environment_error(name, f"expected true or false, got {raw!r}")
+
+
+def _whole_number(name: str, *, high: int) -> int:
+    raw = os.environ.get(name, "").strip() or "0"
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > high:
+        _environment_error(
+            name, f"expected a whole number of seconds from 0 to {high}, got {raw!r}"
+        )
+    return int(raw)
+
+
+def _proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """`X-Forwarded-Proto` -> Django's ("HTTP_X_FORWARDED_PROTO", "https"): the header the
+    proxy sets to `https`. Trust it only when every request comes through that proxy."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not all(part.isascii() and part.isalnum() for part in raw.split("-")):
+        _environment_error(name, f"expected a header name such as X-Forwarded-Proto, got {raw!r}")
+    return "HTTP_" + raw.upper().replace("-", "_"), "https"
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header("DJANGO_SECURE_PROXY_SSL_HEADER")
+SECURE_SSL_REDIRECT = _flag("DJANGO_SECURE_SSL_REDIRECT")
+# Health checks and Prometheus scrape the web container over plain HTTP from inside.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SESSION_COOKIE_SECURE = _flag("DJANGO_SESSION_COOKIE_SECURE")
+CSRF_COOKIE_SECURE = _flag("DJANGO_CSRF_COOKIE_SECURE")
+SECURE_HSTS_SECONDS = _whole_number("DJANGO_SECURE_HSTS_SECONDS", high=2 * 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = _flag("DJANGO_SECURE_HSTS_PRELOAD")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -55,8 +138,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "schedules",
     "devices",
     "beat",
@@ -71,6 +155,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "project.login_throttle.LoginThrottleMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -117,6 +202,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Django's username/password check behind the per-username login throttle (every login path:
+# API token, SPA session, admin).
+AUTHENTICATION_BACKENDS = ["project.login_throttle.ThrottledModelBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -160,7 +249,7 @@ CELERY_BEAT_MAX_LOOP_INTERVAL = 1  # seconds; the scheduler computes its own wak
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "project.api.Pagination",
@@ -183,6 +272,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's static files: /api/docs/ needs no internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ScheduleTypeEnum": "schedules.choices.BackupScheduleTypeChoices",
@@ -224,19 +317,13 @@ LOGGING = {
 
 
 # -- Collection (devices.ssh, devices.tasks, devices.credentials) ---------------------------
-def _environment_error(name: str, message: str) -> NoReturn:
-    """Stop every entry point with one line, as for the YAML configuration."""
-    print(f"configuration error: environment: {name}: {message}", file=sys.stderr)
-    raise SystemExit(2)
-
-
-def _seconds(name: str, raw: str, *, low: float, high: float) -> float:
+def _seconds(name: str, raw: str, *, low: float, high: float, unit: str = "seconds") -> float:
     try:
         value = float(raw)
     except ValueError:
         value = float("nan")
     if not low <= value <= high:  # also NaN and words
-        _environment_error(name, f"expected {low:g} to {high:g} seconds, got {raw!r}")
+        _environment_error(name, f"expected {low:g} to {high:g} {unit}, got {raw!r}")
     return value
 
 
@@ -302,3 +389,14 @@ COLLECT_COMMAND_TIMEOUT = _seconds(
 COLLECT_RETRY_DELAYS = _retry_delays(
     "DEVICEVAULT_COLLECT_RETRY_DELAYS", os.environ.get("DEVICEVAULT_COLLECT_RETRY_DELAYS", "2,4")
 )
+
+
+# -- API tokens (django-rest-knox): stored as SHA-512 digests, expiring, revoked on logout ----
+TOKEN_TTL_HOURS = _seconds(
+    "DEVICEVAULT_TOKEN_TTL_HOURS", os.environ.get("DEVICEVAULT_TOKEN_TTL_HOURS", "10"),
+    low=0.01, high=24 * 366, unit="hours",
+)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=TOKEN_TTL_HOURS),
+    "AUTH_HEADER_PREFIX": "Token",  # `Authorization: Token <token>`, as before
+}

@@ -6,6 +6,9 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from project import metrics, views
+from project.login_throttle import admin_login_form
+
+admin.site.login_form = admin_login_form()  # says why a locked-out login is refused
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -56,7 +56,13 @@ from devices.api.serializers import (
 from devices.backups import backup_diff, backups_of
 from devices.models import Device, DeviceBackup, DeviceBackupResult, DeviceQuerySet
 from devices.outcomes import with_outcomes
-from devices.selectors import Calendar, calendar_for_user, display_zone, history_for_user
+from devices.selectors import (
+    Calendar,
+    CalendarTooLarge,
+    calendar_for_user,
+    display_zone,
+    history_for_user,
+)
 from devices.services import (
     device_assign_credential_set,
     device_assign_schedule,
@@ -193,13 +199,20 @@ class CalendarView(ApiViewMixin, APIView):
             "occurrences of every enabled schedule on that day, sorted by local time then "
             "name. `time` is the local wall-clock time it fires at (03:30 for a 02:30 "
             "schedule on a spring-forward day); `devices` are the enabled devices you may "
-            "see."
+            "see, at most 50 per entry (the first by name: `device_count` counts them all, "
+            "`devices_truncated` says whether some are left out). A window of more than "
+            "5,000 entries is a 400: ask for fewer days."
         ),
         responses={200: OpenApiResponse(response=Calendar, description="Date -> entries")},
     )
     def get(self, request: Request) -> Response:
         start = self.params.get("start") or timezone.now().astimezone(display_zone()).date()
-        calendar = calendar_for_user(user=request.user, start=start, days=self.params["days"])
+        try:
+            calendar = calendar_for_user(
+                user=request.user, start=start, days=self.params["days"]
+            )
+        except CalendarTooLarge as exc:
+            raise ValidationError({"days": [str(exc)]}) from None
         return Response(CalendarData(calendar))
 
 

@@ -20,7 +20,9 @@ from devices.selectors import calendar_for_user
 pytestmark = pytest.mark.django_db
 
 URL = "/api/scheduled-backups/calendar/"
-ENTRY_FIELDS = {"schedule_id", "schedule_name", "time", "device_count", "devices"}
+ENTRY_FIELDS = {
+    "schedule_id", "schedule_name", "time", "device_count", "devices", "devices_truncated",
+}
 
 
 @pytest.fixture
@@ -280,3 +282,55 @@ def test_query_count_is_the_same_for_10_and_500_devices_and_any_window(
     assert small == large == count_queries(1) == count_queries(366) == 2
     days = calendar(client, "start=2027-06-01&days=1")
     assert sum(e["device_count"] for e in days["2027-06-01"]) == 1 + 3 + 49 * 5
+
+
+# -- bounds (issue 14, finding 4: 200 devices on `* * * * *` made days=7 a 112 MB answer) --
+
+
+def test_an_entry_lists_at_most_50_devices_by_name_and_says_it_was_cut(
+    fleet: dict[str, Any], api_client: Any, add_devices: Any, sydney: ZoneInfo
+) -> None:
+    daily = fleet["schedules"]["daily"]
+    added = add_devices(60, prefix="Bulk", backup_schedule=daily)
+    days = calendar(api_client(fleet["users"]["superuser"]), "start=2027-06-07&days=2")
+    for entries in days.values():
+        [entry] = [e for e in entries if e["schedule_id"] == daily.pk]
+        assert entry["device_count"] == 62
+        assert entry["devices_truncated"] is True
+        names = sorted(["Branch-Switch-01", "Core-Router-01", *(d.name for d in added)])
+        assert [d["name"] for d in entry["devices"]] == names[:50]
+    [weekly] = [e for e in days["2027-06-07"] if e["schedule_name"] == "Weekly Mon"]
+    assert weekly["devices_truncated"] is False
+    assert len(weekly["devices"]) == weekly["device_count"] == 1
+
+
+def test_a_window_of_more_than_5000_entries_is_400_naming_the_limit(
+    fleet: dict[str, Any], api_client: Any, make_schedule: Any, sydney: ZoneInfo
+) -> None:
+    make_schedule(name="Every minute", schedule_type="cron", cron_expression="* * * * *")
+    client = api_client(fleet["users"]["viewer"])
+    response = client.get(f"{URL}?start=2027-06-07&days=4")  # 4 x 1,440 + the fleet's
+    assert response.status_code == 400, response.content[:200]
+    [message] = response.json()["days"]
+    assert "5,000" in message and "5,7" in message  # the limit and what was asked for
+    assert client.get(f"{URL}?start=2027-06-07&days=3").status_code == 200
+
+
+def test_response_for_200_devices_on_an_every_minute_cron_is_bounded(
+    fleet: dict[str, Any], api_client: Any, add_devices: Any, make_schedule: Any,
+    sydney: ZoneInfo,
+) -> None:
+    every_minute = make_schedule(
+        name="Every minute", schedule_type="cron", cron_expression="* * * * *"
+    )
+    add_devices(200, backup_schedule=every_minute)
+    client = api_client(fleet["users"]["superuser"])
+    response = client.get(f"{URL}?start=2027-06-07&days=3")
+    assert response.status_code == 200
+    days = response.json()
+    entries = [e for day in days.values() for e in day]
+    assert 3 * 1440 <= len(entries) <= 5000
+    assert max(len(e["devices"]) for e in entries) == 50
+    # 50 devices of ~60 bytes per entry: about 3 KB an entry, whatever the fleet size.
+    assert len(response.content) < 5000 * 3_400
+    assert client.get(f"{URL}?start=2027-06-07&days=7").status_code == 400

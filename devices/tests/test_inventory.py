@@ -176,3 +176,75 @@ def test_collection_settings_refer_to_a_stored_credential_set_by_name(tmp_path: 
         run(tmp_path, text.replace("credential_set: lab-ssh}", "credential_set: nope}"))
     with pytest.raises(CommandError, match=r"devices\[0\] \(Lab-Linux-01\): platform:"):
         run(tmp_path, text.replace("platform: linux", "platform: junos"))
+
+
+# -- bad input that used to end in a traceback (issue 14, finding 7) -------------------------
+
+
+def refused(tmp_path: Path, text: str) -> str:
+    """The command's error for `text`: a CommandError (never a database error or traceback),
+    one short line per problem, and nothing written."""
+    before = snapshot()
+    with pytest.raises(CommandError) as err:
+        run(tmp_path, text)
+    message = str(err.value)
+    assert "nothing imported" in message
+    assert all(len(line) < 500 for line in message.splitlines()), message[:2000]
+    assert snapshot() == before
+    return message
+
+
+def test_a_device_group_name_longer_than_the_column_is_a_located_error(tmp_path: Path) -> None:
+    name = "g" * 150
+    message = refused(tmp_path, GOOD.replace("name: core", f"name: {name}").replace(
+        "device_group: core", f"device_group: {name}"))
+    assert "device_groups[0]" in message and "name: Ensure this value has at most 100" in message
+
+
+def test_collection_groups_whose_names_make_the_same_slug_are_a_located_error(
+    tmp_path: Path,
+) -> None:
+    message = refused(tmp_path, "collection_groups: [Sydney DC1, sydney-dc1]\n")
+    assert "collection_groups[1] (sydney-dc1): slug: 'sydney-dc1' is already the slug of " \
+        "collection group 'Sydney DC1'" in message
+    run(tmp_path, "collection_groups: [Sydney DC1]\n")
+    message = refused(tmp_path, "collection_groups: [{name: Other, slug: sydney-dc1}]\n")
+    assert "collection_groups[0] (Other): slug:" in message
+
+
+def test_a_user_group_name_longer_than_django_allows_is_a_located_error(tmp_path: Path) -> None:
+    message = refused(tmp_path, GOOD.replace("user_groups: [netops]",
+                                             f"user_groups: [netops, {'u' * 151}]"))
+    assert "device_groups[0] (core): user_groups: " in message
+    assert "at most 150 characters" in message
+    assert not Group.objects.exists()
+
+
+BOMB = """\
+a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+devices: [*f, {name: r1, ip_address: *f}]
+"""
+
+
+def test_a_yaml_alias_bomb_is_refused_with_a_short_located_error(tmp_path: Path) -> None:
+    assert len(BOMB) < 400
+    message = refused(tmp_path, BOMB)
+    assert len(message) < 1000, len(message)
+    assert "line 6" in message and "alias" in message
+
+
+def test_values_in_error_messages_are_shortened(tmp_path: Path) -> None:
+    small_bomb = "\n".join(BOMB.splitlines()[:4]) + "\ndevices: [*d]\nhosts: *d\n"
+    message = refused(tmp_path, small_bomb)  # 729 leaves: under the alias limit
+    assert "devices[0]: expected a mapping, got [[[" in message
+    assert len(message) < 2000, len(message)
+
+
+def test_recursive_aliases_are_refused(tmp_path: Path) -> None:
+    message = refused(tmp_path, "devices: &loop [*loop]\n")
+    assert "line 1" in message and "refers to itself" in message

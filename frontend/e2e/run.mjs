@@ -507,6 +507,31 @@ describe('DeviceVault SPA in Chromium against the real API', () => {
     await expectText(rowOf(page, 'Core-Firewall-04').locator(sel('next-backup')), 'Not scheduled')
   })
 
+  it('API docs: /api/docs/ renders the operations list from this server alone', SCENARIO, async (t) => {
+    const user = asUser(t, 'staff')
+    if (!user) return
+    const { page } = user
+    const origin = new URL(cfg.baseUrl).origin
+    const elsewhere = []
+    const onRequest = (request) => {
+      if (new URL(request.url()).origin !== origin) elsewhere.push(request.url())
+    }
+    page.on('request', onRequest)
+    try {
+      await page.goto('/api/docs/')
+      await page.locator('.opblock-summary-path').first().waitFor({ state: 'visible' })
+      const paths = await page.$$eval('.opblock-summary-path', (nodes) =>
+        nodes.map((node) => node.getAttribute('data-path') ?? node.textContent.trim()),
+      )
+      for (const path of ['/api/devices/', '/api/scheduled-backups/calendar/', '/api/auth/token/']) {
+        assert.ok(paths.includes(path), `${path} among the operations: ${paths.join(', ')}`)
+      }
+    } finally {
+      page.off('request', onRequest)
+    }
+    assert.deepEqual(elsewhere, [], 'requests to another origin')
+  })
+
   it('sent no request off 127.0.0.0/8', () => {
     assert.deepEqual(chrome.blocked, [])
   })

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 pytestmark = pytest.mark.django_db
 
@@ -48,13 +48,14 @@ def test_token_for_valid_credentials_authenticates_api_calls(fleet: dict[str, An
     )
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"token"}
-    assert body["token"] == Token.objects.get(user=fleet["users"]["viewer"]).key
+    assert set(body) == {"token", "expires_at"}
+    assert AuthToken.objects.filter(user=fleet["users"]["viewer"]).count() == 1
     again = client.post(
         TOKEN, {"username": "viewer", "password": "pw-viewer-123"},
         content_type="application/json",
     )
-    assert again.json() == body  # one token per user
+    # Tokens are stored hashed and cannot be shown twice: each request gets a new one.
+    assert again.status_code == 200 and again.json()["token"] != body["token"]
 
     api = Client(HTTP_AUTHORIZATION=f"Token {body['token']}")
     listed = api.get("/api/devices/")
@@ -62,7 +63,7 @@ def test_token_for_valid_credentials_authenticates_api_calls(fleet: dict[str, An
     assert {d["name"] for d in listed.json()["results"]} == {"Core-Router-01", "Core-Router-02"}
     # Token-authenticated writes need no CSRF token.
     daily = fleet["schedules"]["daily"]
-    staff_token = Token.objects.create(user=fleet["users"]["staff"]).key
+    _, staff_token = AuthToken.objects.create(user=fleet["users"]["staff"])
     staff_api = Client(HTTP_AUTHORIZATION=f"Token {staff_token}", enforce_csrf_checks=True)
     response = staff_api.patch(
         f"/api/devices/{fleet['devices']['core1'].pk}/", {"backup_schedule_id": daily.pk},
@@ -86,7 +87,7 @@ def test_token_for_valid_credentials_authenticates_api_calls(fleet: dict[str, An
 def test_token_with_bad_credentials_is_400(fleet: dict[str, Any], body: Any) -> None:
     response = Client().post(TOKEN, body, content_type="application/json")
     assert response.status_code == 400
-    assert not Token.objects.exists()
+    assert not AuthToken.objects.exists()
 
 
 def test_inactive_user_gets_no_token(fleet: dict[str, Any]) -> None:

@@ -5,6 +5,29 @@
  */
 
 export interface paths {
+    "/api/auth/logout/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke the token used (or end the session)
+         * @description `POST /api/auth/logout/`: revoke the token the request is authenticated with.
+         *
+         *     Other tokens of the user stay valid. A session-authenticated call (CSRF-checked) ends
+         *     the session instead.
+         */
+        post: operations["auth_logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/session/": {
         parameters: {
             query?: never;
@@ -56,7 +79,10 @@ export interface paths {
         put?: never;
         /**
          * Get an API token
-         * @description `POST /api/auth/token/`: exchange a username and password for an API token.
+         * @description `POST /api/auth/token/`: exchange a username and password for a new API token.
+         *
+         *     Each call makes a new token (knox stores only its digest, so an old one cannot be shown
+         *     again); it expires after `DEVICEVAULT_TOKEN_TTL_HOURS`. The user's expired tokens go.
          */
         post: operations["auth_token"];
         delete?: never;
@@ -332,7 +358,7 @@ export interface paths {
         };
         /**
          * Upcoming backups per local day
-         * @description Every date of the window (display timezone) is a key, in order, with the occurrences of every enabled schedule on that day, sorted by local time then name. `time` is the local wall-clock time it fires at (03:30 for a 02:30 schedule on a spring-forward day); `devices` are the enabled devices you may see.
+         * @description Every date of the window (display timezone) is a key, in order, with the occurrences of every enabled schedule on that day, sorted by local time then name. `time` is the local wall-clock time it fires at (03:30 for a 02:30 schedule on a spring-forward day); `devices` are the enabled devices you may see, at most 50 per entry (the first by name: `device_count` counts them all, `devices_truncated` says whether some are left out). A window of more than 5,000 entries is a 400: ask for fewer days.
          */
         get: operations["scheduled_backups_calendar"];
         put?: never;
@@ -609,6 +635,9 @@ export interface components {
              */
             ttl_seconds: number | null;
         };
+        LoginLocked: {
+            detail: string;
+        };
         /** @description `{"id", "name"}` of a related object. */
         NamedRef: {
             readonly id: number;
@@ -790,6 +819,11 @@ export interface components {
         Token: {
             /** @description Send as `Authorization: Token <token>` */
             token: string;
+            /**
+             * Format: date-time
+             * @description When the token stops working (UTC)
+             */
+            expires_at: string;
         };
     };
     responses: never;
@@ -800,6 +834,51 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    auth_logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request body or query parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     auth_session_read: {
         parameters: {
             query?: never;
@@ -856,6 +935,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many failed logins for this username (5 within 15 minutes): refused, even with the right password, for the seconds `Retry-After` gives */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginLocked"];
                 };
             };
         };
@@ -919,6 +1007,15 @@ export interface operations {
             };
             /** @description Invalid request body or query parameters */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many failed logins for this username (5 within 15 minutes): refused, even with the right password, for the seconds `Retry-After` gives */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1942,6 +2039,7 @@ export interface operations {
                                 name: string;
                                 ip_address: string;
                             }[];
+                            devices_truncated: boolean;
                         }[];
                     };
                 };

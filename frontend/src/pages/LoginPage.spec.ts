@@ -39,4 +39,17 @@ describe('LoginPage', () => {
     expect(useSession().user.value?.username).toBe('alice')
     wrapper.unmount()
   })
+
+  it('shows the lockout message when the server refuses the username for a while (429)', async () => {
+    document.cookie = 'csrftoken=c1'
+    const detail = 'Too many failed logins for this username: try again in 15 minutes.'
+    stubFetch(() => ({ status: 429, body: { detail } }))
+    const { wrapper } = await mountPage(LoginPage, {}, LOGGED_OUT)
+    await wrapper.get('input[data-test="login-username"]').setValue('alice')
+    await wrapper.get('input[data-test="login-password"]').setValue('right')
+    await wrapper.get('form').trigger('submit')
+    await settle()
+    expect(wrapper.get('[data-test="login-error"]').text()).toContain(detail)
+    wrapper.unmount()
+  })
 })

@@ -20,6 +20,7 @@ const nightly: CalendarEntry = {
   time: '02:00',
   device_count: 13,
   devices: Array.from({ length: 13 }, (_, i) => ({ id: i + 1, name: `sw-${i + 1}`, ip_address: `10.0.0.${i + 1}` })),
+  devices_truncated: false,
 }
 const weekly: CalendarEntry = {
   schedule_id: 2,
@@ -27,6 +28,7 @@ const weekly: CalendarEntry = {
   time: '03:30',
   device_count: 1,
   devices: [{ id: 99, name: 'core-1', ip_address: '10.9.9.9' }],
+  devices_truncated: false,
 }
 
 function calendarHandler(fill: (window: CalendarDays) => void = () => {}) {
@@ -103,6 +105,30 @@ describe('ScheduleCalendarPage', () => {
     expect(names).toEqual(Array.from({ length: 10 }, (_, i) => `sw-${i + 1}`))
     expect(tooltip.textContent).toContain('+3 more')
     expect(tooltip.textContent).not.toContain('sw-11')
+    wrapper.unmount()
+  })
+
+  it('counts the devices the server left out of a truncated list in "+N more"', async () => {
+    const huge: CalendarEntry = {
+      ...nightly,
+      device_count: 200,
+      devices: Array.from({ length: 50 }, (_, i) => ({ id: i + 1, name: `sw-${i + 1}`, ip_address: `10.0.0.${i + 1}` })),
+      devices_truncated: true,
+    }
+    calendarHandler((w) => {
+      w['2026-11-03'] = [huge]
+    })
+    const { wrapper } = await mountPage(ScheduleCalendarPage, { now: NOW })
+    await settle()
+
+    expect(wrapper.get('[data-test="badge-count"]').text()).toBe('200')
+    await wrapper.get('[data-test="calendar-badge"]').trigger('pointerenter')
+    await vi.waitFor(() => {
+      expect(document.body.querySelector('[data-test="badge-tooltip"]')).not.toBeNull()
+    })
+    const tooltip = document.body.querySelector('[data-test="badge-tooltip"]')!
+    expect(tooltip.querySelectorAll('[data-test="badge-tooltip-device"]')).toHaveLength(10)
+    expect(tooltip.textContent).toContain('+190 more')
     wrapper.unmount()
   })
 
