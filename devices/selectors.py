@@ -25,6 +25,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
 
 from devices.models import Device, DeviceBackupResult
 from schedules.models import BackupSchedule
@@ -76,13 +77,17 @@ class CalendarDevice(TypedDict):
     ip_address: str
 
 
-class CalendarEntry(TypedDict):
-    schedule_id: int
+class _CalendarEntryBase(TypedDict):
+    schedule_id: int | None  # None: a schedule deleted since (past entries only)
     schedule_name: str
     time: str
     device_count: int
     devices: list[CalendarDevice]
     devices_truncated: bool
+
+
+class CalendarEntry(_CalendarEntryBase, total=False):
+    results: dict[str, int]  # occurrences at or before now only: result counts by status
 
 
 Calendar = dict[str, list[CalendarEntry]]
@@ -118,26 +123,39 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
     Raises CalendarTooLarge, before reading any device, when the window holds more than
     `CALENDAR_MAX_ENTRIES` entries.
 
-    Two queries, whatever the fleet or the window, and memory bounded by the caps: the
-    database returns at most 50 devices per schedule. A schedule's device list is built once
-    and the same list object is shared by all its entries (renderers may rely on that).
+    The past is what happened: an entry at or before now carries `results` (counts by status
+    of the results of the devices `user` may see, `{}` when none ran) and comes from the
+    results, so an occurrence of a schedule edited or deleted since shows as it fired (a
+    deleted schedule's entry has `schedule_id` None and the name it had). An enabled
+    schedule's occurrence is projected into the past only from its last change on (or today),
+    and then
+    lists no devices unless they ran (today is listed whole, as it is planned). Manual runs
+    are not occurrences and are left out.
+
+    Four queries, whatever the fleet or the window, and memory bounded by the caps: the
+    database returns at most 50 devices per schedule and per past occurrence. A schedule's
+    upcoming device list is built once and the same list object is shared by all its future
+    entries (renderers may rely on that).
     """
     zone = display_zone()
     window_start = local_midnight(start, zone)
     window_end = local_midnight(start + timedelta(days=days), zone)
+    now = timezone.now()
+    today_start = local_midnight(now.astimezone(zone).date(), zone)
 
-    schedules = list(
-        BackupSchedule.objects.filter(enabled=True)
-        .order_by()
-        .only(
+    all_schedules = list(
+        BackupSchedule.objects.order_by().only(
             "id", "name", "schedule_type", "hour", "minute", "day_of_week", "day_of_month",
-            "cron_expression", "enabled",
+            "cron_expression", "enabled", "updated_at",
         )
     )
+    names = {schedule.pk: schedule.name for schedule in all_schedules}
     # Schedules with the same recurrence (many "daily at 02:00") share the maths.
     occurrences: dict[Recurrence, list[datetime]] = {}
     planned: list[tuple[BackupSchedule, list[datetime]]] = []
-    for schedule in schedules:
+    for schedule in all_schedules:
+        if not schedule.enabled:
+            continue
         try:
             recurrence = schedule.recurrence(zone.key)
             instants = occurrences.get(recurrence)
@@ -146,39 +164,111 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
         except RecurrenceError as exc:
             logger.warning("calendar skips invalid schedule=%s: %s", schedule.pk, exc)
             continue
-        planned.append((schedule, instants))
-    total = sum(len(instants) for _, instants in planned)
-    if total > CALENDAR_MAX_ENTRIES:
-        raise CalendarTooLarge(total)
+        # The past as it was: an occurrence before the schedule's last change is shown only
+        # from its results (below), never projected from today's settings; today is listed
+        # whole (DESIGN: "occurrences earlier today are listed too").
+        since = min(schedule.updated_at, today_start)
+        planned.append((schedule, [t for t in instants if t >= since]))
+    past = _past_occurrences(user, window_start, min(window_end, now), names)
+    ran = set(past)
+    projected = sum(
+        1 for schedule, instants in planned for t in instants if (schedule.pk, t) not in ran
+    )
+    if projected + len(past) > CALENDAR_MAX_ENTRIES:
+        raise CalendarTooLarge(projected + len(past))
 
     devices_by_schedule, counts = _calendar_devices(user)
     by_day: dict[date, list[CalendarEntry]] = {
         start + timedelta(days=offset): [] for offset in range(days)
     }
+
+    def add(instant: datetime, entry: CalendarEntry) -> None:
+        entries = by_day.get(instant.astimezone(zone).date())
+        if entries is not None:  # else only around a DST change at midnight: outside
+            entries.append(entry)
+
     for schedule, instants in planned:
         schedule_id, name = schedule.pk, schedule.name
         devices = devices_by_schedule.get(schedule_id, [])
         count = counts.get(schedule_id, 0)
         for instant in instants:
-            local = instant.astimezone(zone)
-            entries = by_day.get(local.date())
-            if entries is None:  # only around a DST change at midnight: outside the window
+            if (schedule_id, instant) in ran:
                 continue
-            entries.append(
-                {
-                    "schedule_id": schedule_id,
-                    "schedule_name": name,
-                    "time": f"{local.hour:02d}:{local.minute:02d}",
-                    "device_count": count,
-                    "devices": devices,
-                    "devices_truncated": count > len(devices),
-                }
-            )
+            entry: CalendarEntry = {
+                "schedule_id": schedule_id,
+                "schedule_name": name,
+                "time": _local_time(instant, zone),
+                "device_count": count,
+                "devices": devices,
+                "devices_truncated": count > len(devices),
+            }
+            if instant <= now:  # due, and nothing ran for the devices this user sees
+                entry = {**entry, "device_count": 0, "devices": [], "devices_truncated": False,
+                         "results": {}}
+            add(instant, entry)
+    for (_, instant), entry in past.items():
+        entry["time"] = _local_time(instant, zone)
+        add(instant, entry)
     calendar: Calendar = {}
     for day, entries in by_day.items():
         entries.sort(key=_entry_order)
         calendar[day.isoformat()] = entries
     return calendar
+
+
+def _local_time(instant: datetime, zone: ZoneInfo) -> str:
+    local = instant.astimezone(zone)
+    return f"{local.hour:02d}:{local.minute:02d}"
+
+
+def _past_occurrences(
+    user: Any, start: datetime, end: datetime, names: dict[int, str]
+) -> dict[tuple[int | None, datetime], CalendarEntry]:
+    """The scheduled occurrences in [start, end] that have results for devices `user` may
+    see, from the results (a schedule edited or deleted since shows as it fired), with the
+    counts by status and the first devices by name. Two queries; manual runs are not
+    occurrences of their schedule and are left out."""
+    if start > end:
+        return {}
+    results = DeviceBackupResult.objects.filter(
+        device__in=Device.objects.restrict(user).values("pk"), manual=False,
+        scheduled_for__gte=start, scheduled_for__lte=end,
+    ).order_by()
+    past: dict[tuple[int | None, datetime], CalendarEntry] = {}
+    rows = results.values_list("schedule_id", "schedule_name", "scheduled_for", "status")
+    for schedule_id, schedule_name, instant, status, n in rows.annotate(n=Count("pk")):
+        entry = past.get((schedule_id, instant))
+        if entry is None:
+            entry = past[(schedule_id, instant)] = {
+                "schedule_id": schedule_id,
+                "schedule_name": names.get(schedule_id, schedule_name)
+                if schedule_id is not None else schedule_name,
+                "time": "",
+                "device_count": 0,
+                "devices": [],
+                "devices_truncated": False,
+                "results": {},
+            }
+        entry["results"][status] = entry["results"].get(status, 0) + n
+        entry["device_count"] += n
+    if not past:
+        return past
+    occurrence = [F("schedule_id"), F("scheduled_for")]
+    firsts = (
+        results.annotate(position=Window(
+            RowNumber(), partition_by=occurrence, order_by=[F("device__name"), F("device_id")]
+        ))
+        .filter(position__lte=CALENDAR_DEVICES_PER_ENTRY)
+        .values_list("schedule_id", "scheduled_for", "device_id", "device__name",
+                     "device__ip_address")
+    )
+    for schedule_id, instant, device_id, name, ip_address in firsts:
+        entry = past[(schedule_id, instant)]
+        entry["devices"].append({"id": device_id, "name": name, "ip_address": ip_address})
+    for entry in past.values():
+        entry["devices"].sort(key=lambda d: (d["name"], d["id"]))
+        entry["devices_truncated"] = entry["device_count"] > len(entry["devices"])
+    return past
 
 
 def _calendar_devices(user: Any) -> tuple[dict[int, list[CalendarDevice]], dict[int, int]]:
@@ -210,7 +300,7 @@ def _calendar_devices(user: Any) -> tuple[dict[int, list[CalendarDevice]], dict[
 
 
 def _entry_order(entry: CalendarEntry) -> tuple[str, str, int]:
-    return entry["time"], entry["schedule_name"], entry["schedule_id"]
+    return entry["time"], entry["schedule_name"], entry["schedule_id"] or 0
 
 
 # -- history -------------------------------------------------------------------------------

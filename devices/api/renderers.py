@@ -54,21 +54,29 @@ class CalendarJSONRenderer(JSONRenderer):
                 if devices_json is None:
                     devices_json = encoded_devices[id(devices)] = _encode(devices)
                 schedule_id = entry["schedule_id"]
-                name_json = encoded_names.get(schedule_id)
-                if name_json is None:
-                    name_json = encoded_names[schedule_id] = _encode(entry["schedule_name"])
+                if schedule_id is None:  # a schedule deleted since, in the past
+                    name_json = _encode(entry["schedule_name"])
+                    id_json = b"null"
+                else:
+                    cached = encoded_names.get(schedule_id)
+                    if cached is None:
+                        cached = encoded_names[schedule_id] = _encode(entry["schedule_name"])
+                    name_json, id_json = cached, b"%d" % int(schedule_id)
                 parts.append(
-                    b'%s{"schedule_id":%d,"schedule_name":%s,"time":%s,"device_count":%d,'
+                    b'%s{"schedule_id":%s,"schedule_name":%s,"time":%s,"device_count":%d,'
                     b'"devices":' % (
-                        b"," if entry_index else b"", int(schedule_id), name_json,
+                        b"," if entry_index else b"", id_json, name_json,
                         _encode(entry["time"]), int(entry["device_count"]),
                     )
                 )
                 parts.append(devices_json)  # shared, not copied
                 parts.append(
-                    b',"devices_truncated":true}' if entry["devices_truncated"]
-                    else b',"devices_truncated":false}'
+                    b',"devices_truncated":true' if entry["devices_truncated"]
+                    else b',"devices_truncated":false'
                 )
+                if "results" in entry:
+                    parts.append(b',"results":%s' % _encode(entry["results"]))
+                parts.append(b"}")
             parts.append(b"]")
         parts.append(b"}")
         return b"".join(parts)

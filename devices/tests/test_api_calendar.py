@@ -334,3 +334,123 @@ def test_response_for_200_devices_on_an_every_minute_cron_is_bounded(
     # 50 devices of ~60 bytes per entry: about 3 KB an entry, whatever the fleet size.
     assert len(response.content) < 5000 * 3_400
     assert client.get(f"{URL}?start=2027-06-07&days=7").status_code == 400
+
+
+# -- the past: what really ran (issue 16) ------------------------------------------------------
+
+
+def _ran(device: Any, schedule: Any, instant: Any, status: str, **fields: Any) -> Any:
+    from devices.models import DeviceBackupResult
+
+    return DeviceBackupResult.objects.create(
+        device=device, schedule=schedule, schedule_name=schedule.name if schedule else "gone",
+        scheduled_for=instant, status=status, **fields,
+    )
+
+
+def _days_ago(zone: ZoneInfo, days: int, hour: int = 2) -> Any:
+    from datetime import datetime
+
+    day = timezone.now().astimezone(zone).date() - timedelta(days=days)
+    return datetime(day.year, day.month, day.day, hour, 0, tzinfo=zone)
+
+
+def _entries(days: dict[str, list[dict[str, Any]]], instant: Any, zone: ZoneInfo) -> list[Any]:
+    return days[instant.astimezone(zone).date().isoformat()]
+
+
+def test_past_entries_carry_result_counts_of_visible_devices_and_future_ones_do_not(
+    fleet: dict[str, Any], api_client: Any, sydney: ZoneInfo
+) -> None:
+    from schedules.models import BackupSchedule
+
+    daily = fleet["schedules"]["daily"]
+    BackupSchedule.objects.filter(pk=daily.pk).update(updated_at=_days_ago(sydney, 10))
+    two_days_ago = _days_ago(sydney, 2)
+    _ran(fleet["devices"]["core1"], daily, two_days_ago, "success")
+    _ran(fleet["devices"]["branch1"], daily, two_days_ago, "failed")
+    start = (two_days_ago.date() - timedelta(days=1)).isoformat()
+    days = calendar(api_client(fleet["users"]["viewer"]), f"start={start}&days=5")
+    [ran] = [e for e in _entries(days, two_days_ago, sydney) if e["schedule_id"] == daily.pk]
+    assert ran["results"] == {"success": 1}  # branch1's failure is not the viewer's to see
+    assert ran["device_count"] == 1 and [d["name"] for d in ran["devices"]] == ["Core-Router-01"]
+    assert set(ran) == ENTRY_FIELDS | {"results"}
+    [nothing] = [e for e in _entries(days, _days_ago(sydney, 3), sydney)
+                 if e["schedule_id"] == daily.pk]
+    assert nothing["results"] == {} and nothing["devices"] == []  # due, nothing ran
+    future = [e for entries in days.values() for e in entries if "results" not in e]
+    assert future and all(set(e) == ENTRY_FIELDS for e in future)
+    superuser = calendar(api_client(fleet["users"]["superuser"]), f"start={start}&days=5")
+    [both] = [e for e in _entries(superuser, two_days_ago, sydney)
+              if e["schedule_id"] == daily.pk]
+    assert both["results"] == {"success": 1, "failed": 1} and both["device_count"] == 2
+
+
+def test_an_edited_schedule_shows_its_old_time_in_the_past(
+    fleet: dict[str, Any], api_client: Any, sydney: ZoneInfo
+) -> None:
+    from schedules.services import schedule_update
+
+    daily = fleet["schedules"]["daily"]
+    two_days_ago = _days_ago(sydney, 2, hour=2)
+    _ran(fleet["devices"]["core1"], daily, two_days_ago, "success")
+    schedule_update(schedule=daily, data={"hour": 5})  # 02:00 -> 05:00 today
+    start = two_days_ago.date().isoformat()
+    days = calendar(api_client(fleet["users"]["viewer"]), f"start={start}&days=1")
+    mine = [e for e in days[start] if e["schedule_id"] == daily.pk]
+    assert [(e["time"], e["results"]) for e in mine] == [("02:00", {"success": 1})]
+
+
+def test_a_deleted_schedule_still_shows_in_the_past_under_its_name(
+    fleet: dict[str, Any], api_client: Any, sydney: ZoneInfo
+) -> None:
+    weekly = fleet["schedules"]["weekly"]
+    instant = _days_ago(sydney, 3, hour=3)
+    _ran(fleet["devices"]["core2"], weekly, instant, "failed", error="timeout")
+    weekly.delete()
+    start = instant.date().isoformat()
+    body = calendar(api_client(fleet["users"]["viewer"]), f"start={start}&days=1")
+    [gone] = [e for e in body[start] if e["schedule_name"] == "Weekly Mon"]
+    assert gone["schedule_id"] is None and gone["results"] == {"failed": 1}
+    assert gone["time"] == "03:00"
+    days = calendar_for_user(user=fleet["users"]["viewer"], start=instant.date(), days=1)
+    assert CalendarJSONRenderer().render(CalendarData(days)) == JSONRenderer().render(days)
+
+
+def test_manual_runs_are_not_occurrences_on_the_calendar(
+    fleet: dict[str, Any], api_client: Any, sydney: ZoneInfo
+) -> None:
+    instant = _days_ago(sydney, 1, hour=14)
+    _ran(fleet["devices"]["core1"], fleet["schedules"]["daily"], instant, "success",
+         manual=True)
+    start = instant.date().isoformat()
+    body = calendar(api_client(fleet["users"]["viewer"]), f"start={start}&days=1")
+    assert "14:00" not in {e["time"] for e in body[start]}
+
+
+def test_query_count_of_a_past_window_is_fixed(
+    fleet: dict[str, Any], api_client: Any, add_devices: Any, sydney: ZoneInfo
+) -> None:
+    daily = fleet["schedules"]["daily"]
+    client = api_client(fleet["users"]["viewer"])
+    start = _days_ago(sydney, 20).date().isoformat()
+
+    def count_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            calendar(client, f"start={start}&days=30")
+        return len(queries)
+
+    _ran(fleet["devices"]["core1"], daily, _days_ago(sydney, 5), "success")
+    small = count_queries()
+    devices = add_devices(60, device_group=fleet["device_groups"]["core"],
+                          backup_schedule=daily)
+    for days_ago in range(1, 15):
+        for device in devices:
+            _ran(device, daily, _days_ago(sydney, days_ago), "success")
+    assert count_queries() == small == 4
+    days = calendar(client, f"start={start}&days=30")
+    [entry] = [e for e in _entries(days, _days_ago(sydney, 3), sydney)
+               if e["schedule_id"] == daily.pk]
+    assert entry["device_count"] == 60 and len(entry["devices"]) == 50
+    assert entry["devices_truncated"] is True
+    assert [d["name"] for d in entry["devices"]] == sorted(d["name"] for d in entry["devices"])
