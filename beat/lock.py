@@ -137,9 +137,9 @@ class LeaderLock:
 
     @property
     def redis_unreachable(self) -> bool:
-        """True once renewals have failed for a whole TTL: the lock is gone by now."""
-        since = self._redis_failed_since
-        return since is not None and time.monotonic() - since >= self.ttl_ms / 1000
+        """True once no renewal has reached Redis for a whole TTL (every attempt since the
+        last confirmed one failed with a Redis error): the lock is gone by now."""
+        return self._redis_failed_since is not None and time.monotonic() >= self._valid_until
 
     def _new_value(self) -> str:
         return json.dumps({
@@ -150,6 +150,7 @@ class LeaderLock:
     def _confirm(self, started: float) -> None:
         # Count validity from before the round trip: the server's TTL started no earlier.
         self._valid_until = started + self.ttl_ms / 1000
+        self._redis_failed_since = None  # Redis answered
         self._lost.clear()
 
     # -- acquire -----------------------------------------------------------

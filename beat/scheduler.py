@@ -45,6 +45,10 @@ class BackupScheduler(Scheduler):
     def close(self) -> None:
         if self.service is not None:
             self.service.shutdown()
+            if self.service.exit_code:
+                # Celery's loop swallows SystemExit from tick() and would end the process
+                # with 0; close() runs after that, so the code reaches the supervisor.
+                raise SystemExit(self.service.exit_code)
 
     @property
     def info(self) -> str:

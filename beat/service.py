@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from beat.agenda import Agenda, ScheduleSpec
-from beat.catchup import plan_catchup
+from beat.catchup import CatchupPlan, catchup_steps, handled_through, plan_catchup
 from beat.lock import LeaderLock
 from beat.models import SchedulerState
 from devices.fanout import Occurrence, enqueue_occurrence, record_missed, repair_stranded
@@ -56,6 +56,8 @@ class BeatService:
         self.lock = LeaderLock(self.redis, cfg.scheduler.lock_ttl_seconds)
         self.agenda = Agenda()
         self.leader = False
+        self.has_led = False
+        self.exit_code = 0  # BackupScheduler.close() exits with it once Celery's loop ends
         self.stop_requested = False
         self._stopped = False
         self._version: Any = None
@@ -104,13 +106,16 @@ class BeatService:
             return
         self._stopped = True
         was_leader, self.leader = self.leader, False
-        if was_leader:
+        if was_leader or self.has_led:
+            # Also after stepping down (say Redis went away): the state still names this
+            # process until another leader writes its own, and it no longer runs.
             try:
-                SchedulerState.objects.filter(pk=1, scheduler_pid=os.getpid()).update(
-                    is_running=False
-                )
+                SchedulerState.objects.filter(
+                    pk=1, scheduler_pid=os.getpid(), scheduler_host=socket.gethostname()
+                ).update(is_running=False)
             except Exception as exc:  # the database may be down; the lock still goes
                 logger.warning("could not mark the scheduler stopped: %s", exc)
+        if was_leader:
             self.lock.release()
         logger.info("beat stopped: pid=%s", os.getpid())
 
@@ -140,26 +145,35 @@ class BeatService:
         if not acquired:
             return STANDBY_POLL
         self.lock.start_renewing()
-        self.leader = True
+        self.leader = self.has_led = True
         try:
-            self._become_leader()
+            complete = self._become_leader()
         except Exception:
             logger.exception("taking over as leader failed; standing by again")
             self._step_down()
             return ERROR_BACKOFF
+        if not complete and not self.stop_requested:
+            # The lock was lost mid catch-up: whoever leads next (maybe us) resumes it.
+            return self._step_down()
         return 0.0
 
     def _step_down(self) -> float:
         self.leader = False
         self.lock.release()
         if self.lock.redis_unreachable:
-            logger.error("lock could not be renewed (Redis unreachable); exiting")
+            logger.error("lock could not be renewed for a whole TTL (Redis unreachable); "
+                         "exiting 1")
+            self.exit_code = 1
             raise SystemExit(1)
         logger.warning("lock lost: standing by")
         return STANDBY_POLL
 
-    def _become_leader(self) -> None:
-        """Record ourselves in SchedulerState, then catch up what happened while no one led."""
+    def _become_leader(self) -> bool:
+        """Record ourselves in SchedulerState, then catch up what happened while no one led.
+
+        Returns False when the catch-up was cut short (lock lost or stop requested):
+        `last_tick` then stays before the first occurrence not handled.
+        """
         close_old_connections()
         now = utcnow()
         state = SchedulerState.load()
@@ -168,28 +182,69 @@ class BeatService:
             last_restart_at=now,
         )
         self._reload(now, cursor=now)
-        self._catch_up(state.last_tick, now)
+        if not self._catch_up(state.last_tick, now):
+            return False
         self._repair(now, older_than=now)
         self._horizon = now
         SchedulerState.objects.filter(pk=1).update(last_tick=now)
         logger.info("leading: pid=%s schedules=%d last_tick=%s", os.getpid(),
                     len(self.agenda.specs), state.last_tick)
+        return True
 
-    def _catch_up(self, last_tick: datetime | None, now: datetime) -> None:
+    def _catch_up(self, last_tick: datetime | None, now: datetime) -> bool:
+        """Handle every occurrence in (last_tick, now], oldest first, moving `last_tick` past
+        each one handled; False when cut short (lock lost, stop requested)."""
+        plans: dict[int, CatchupPlan] = {}
         for spec in self.agenda.specs.values():
             plan = plan_catchup(spec.recurrence, last_tick=last_tick,
                                 active_since=spec.active_since, now=now, window=self.window)
             if plan.skipped:
                 logger.warning("catch-up: schedule=%s skipped %d occurrences older than the "
                                "newest handled", spec.id, plan.skipped)
-            for occurrence in plan.missed:
-                rows = record_missed(Occurrence(schedule_id=spec.id, scheduled_for=occurrence))
+            if plan.catchup or plan.missed or plan.skipped:
+                plans[spec.id] = plan
+        steps = catchup_steps(plans)
+        handled = 0
+        for step in steps:
+            if self.stop_requested or not self.lock.held():
+                break
+            spec = self.agenda.specs[step.schedule_id]
+            if step.missed:
+                rows = record_missed(Occurrence(schedule_id=spec.id, scheduled_for=step.at))
                 logger.warning("missed window: schedule=%s occurrence=%s devices=%d",
-                               spec.id, occurrence.isoformat(), rows)
-            for occurrence in plan.catchup:
-                if not self.lock.held():
-                    return
-                self._fire(spec, occurrence, is_catchup=True)
+                               spec.id, step.at.isoformat(), rows)
+            else:
+                self._fire(spec, step.at, is_catchup=True)
+            if not self.lock.held():
+                break  # cut short mid-publish: this occurrence is the next leader's
+            handled += 1
+            SchedulerState.objects.filter(pk=1).update(
+                last_tick=handled_through(steps, handled, last_tick=last_tick, now=now)
+            )
+        if handled < len(steps):
+            resume = handled_through(steps, handled, last_tick=last_tick, now=now)
+            logger.warning(
+                "catch-up cut short (%s): handled %d of %d occurrences; last_tick=%s, the next "
+                "leader resumes at schedule=%s occurrence=%s",
+                "stop requested" if self.stop_requested else "lock lost", handled, len(steps),
+                resume.isoformat() if resume else None, steps[handled].schedule_id,
+                steps[handled].at.isoformat(),
+            )
+            return False
+        self._refresh_next_runs(plans, now)
+        return True
+
+    def _refresh_next_runs(self, plans: dict[int, CatchupPlan], now: datetime) -> None:
+        """After a catch-up, each schedule it touched shows its next run after `now`: a
+        schedule whose occurrences were all missed fired nothing that would have moved it."""
+        for schedule_id in plans:
+            try:
+                next_run: datetime | None = self.agenda.specs[schedule_id].recurrence.next_after(
+                    now
+                )
+            except (RecurrenceError, OverflowError):
+                next_run = None
+            BackupSchedule.objects.filter(pk=schedule_id).update(next_run_at=next_run)
 
     def _lead(self) -> float:
         now = utcnow()

@@ -224,13 +224,19 @@ class DeviceAdmin(GroupScopedAdmin):
 class DeviceBackupResultAdmin(GroupScopedAdmin):
     device_group_path = "device__device_group"
     list_display = (
-        "device", "schedule", "scheduled_for", "status", "is_catchup", "manual", "queued_at",
-        "finished_at",
+        "device", "schedule_shown", "scheduled_for", "status", "is_catchup", "manual",
+        "attempts", "queued_at", "finished_at",
     )
     list_filter = ("status", "is_catchup", "manual", "schedule")
-    search_fields = ("device__name",)
+    search_fields = ("device__name", "schedule_name")
     date_hierarchy = "scheduled_for"
     list_select_related = ("device", "schedule")
+
+    @admin.display(description="Schedule", ordering="schedule_name")
+    def schedule_shown(self, obj: DeviceBackupResult) -> str:
+        if obj.schedule_id is None and obj.schedule_name:
+            return f"{obj.schedule_name} (deleted)"
+        return obj.schedule_label
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

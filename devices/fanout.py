@@ -223,6 +223,7 @@ def repair_stranded(
     occurrences = (
         stranded.filter(scheduled_for__gte=now - window)
         .values_list("schedule_id", "scheduled_for", "manual")
+        .order_by()  # Meta.ordering would add its columns to DISTINCT: one pass per row
         .distinct()
     )
     published = 0

@@ -280,6 +280,13 @@ class DeviceBackupResult(models.Model):
     def __str__(self) -> str:
         return f"{self.device_id}@{self.scheduled_for.isoformat()} {self.status}"
 
+    @property
+    def schedule_label(self) -> str:
+        """The schedule's name: its current one, or once it is deleted the name it had when
+        the occurrence fired (`schedule_name`)."""
+        schedule = self.schedule if self.schedule_id is not None else None
+        return schedule.name if schedule is not None else self.schedule_name
+
 
 class ConfigBlob(models.Model):
     """A configuration text, stored once however many backups have it (keyed by SHA-256)."""

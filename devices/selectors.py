@@ -327,8 +327,8 @@ def history_for_user(
         .select_related("device", "schedule")
         .only(
             "id", "scheduled_for", "status", "is_catchup", "manual", "queued_at", "started_at",
-            "finished_at", "error", "device__id", "device__name", "schedule__id",
-            "schedule__name",
+            "finished_at", "error", "attempts", "skip_reason", "schedule_name", "device__id",
+            "device__name", "schedule__id", "schedule__name",
         )
         .order_by("-scheduled_for", "-id")
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from beat.catchup import plan_catchup
+from beat.catchup import CatchupStep, catchup_steps, handled_through, plan_catchup
 from schedules.recurrence import Recurrence
 
 HOURLY = Recurrence(schedule_type="cron", cron_expression="0 * * * *", timezone="UTC")
@@ -65,3 +65,55 @@ def test_a_year_of_a_per_minute_cron_is_capped_to_the_newest_occurrences() -> No
     assert len(plan.missed) == 500 - 121
     assert plan.skipped == 365 * 24 * 60 - 500
     assert plan.catchup[-1] == NOW.replace(second=0)
+
+
+# -- resuming: last_tick moves only past what was fully handled ---------------------------
+
+DAILY_AT_9 = Recurrence(schedule_type="daily", hour=9, minute=0, timezone="UTC")
+
+
+def two_schedules_steps() -> list[CatchupStep]:
+    plans = {
+        7: plan_catchup(HOURLY, last_tick=at(7, 30), active_since=None, now=NOW,
+                        window=timedelta(minutes=150)),
+        3: plan_catchup(DAILY_AT_9, last_tick=at(7, 30), active_since=None, now=NOW,
+                        window=timedelta(minutes=150)),
+    }
+    return catchup_steps(plans)
+
+
+def test_steps_of_all_schedules_come_oldest_first_with_ties_by_schedule() -> None:
+    steps = two_schedules_steps()
+    assert [(s.at, s.schedule_id, s.missed) for s in steps] == [
+        (at(8), 7, True), (at(9), 3, True), (at(9), 7, True),
+        (at(10), 7, False), (at(11), 7, False), (at(12), 7, False),
+    ]
+
+
+def test_a_complete_catch_up_moves_last_tick_to_the_planning_instant() -> None:
+    steps = two_schedules_steps()
+    assert handled_through(steps, len(steps), last_tick=at(7, 30), now=NOW) == NOW
+
+
+def test_a_catch_up_cut_short_moves_last_tick_to_just_before_the_first_unhandled_step() -> None:
+    steps = two_schedules_steps()
+    resumed = handled_through(steps, 4, last_tick=at(7, 30), now=NOW)  # 08:00 .. 10:00 done
+    assert resumed == at(11) - timedelta(microseconds=1)
+    plan = plan_catchup(HOURLY, last_tick=resumed, active_since=None, now=NOW,
+                        window=timedelta(minutes=150))
+    assert plan.catchup == [at(11), at(12)]  # the next leader starts where this one stopped
+
+
+def test_a_step_half_done_at_a_shared_instant_is_planned_again_for_every_schedule() -> None:
+    steps = two_schedules_steps()
+    resumed = handled_through(steps, 2, last_tick=at(7, 30), now=NOW)  # 09:00 of 3, not of 7
+    assert resumed == at(9) - timedelta(microseconds=1)
+    assert resumed is not None
+    assert plan_catchup(DAILY_AT_9, last_tick=resumed, active_since=None, now=NOW,
+                        window=timedelta(minutes=150)).missed == [at(9)]
+
+
+def test_a_catch_up_cut_short_before_any_step_keeps_last_tick() -> None:
+    steps = two_schedules_steps()
+    assert handled_through(steps, 0, last_tick=at(7, 30), now=NOW) == at(7, 30)
+    assert handled_through([], 0, last_tick=at(7, 30), now=NOW) == NOW

@@ -161,3 +161,27 @@ def test_a_lock_left_by_an_earlier_run_with_our_own_pid_is_taken_over(redis_db: 
     lock = LeaderLock(redis_db, 30)
     assert lock.try_acquire()
     assert json.loads(redis_db.get(LOCK_KEY))["token"] == lock.token
+
+
+def test_redis_unreachable_once_no_renewal_reached_redis_for_a_whole_ttl() -> None:
+    import redis
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket closes
+    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
+    lock = LeaderLock(client, ttl_seconds=10)
+    lock._confirm(time.monotonic())  # as if it had just been acquired
+    assert not lock.renew()  # Redis went away a moment later
+    assert not lock.redis_unreachable  # the lock is still ours for the rest of the TTL
+    lock._valid_until = time.monotonic()  # the TTL has run out since
+    assert lock.redis_unreachable and not lock.held()
+
+
+def test_a_lock_taken_by_another_owner_is_lost_not_unreachable(redis_db: Any) -> None:
+    lock = LeaderLock(redis_db, ttl_seconds=1)
+    assert lock.try_acquire()
+    redis_db.delete(LOCK_KEY)
+    assert not lock.renew()
+    time.sleep(1.1)
+    assert not lock.held() and not lock.redis_unreachable

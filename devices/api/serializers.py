@@ -159,11 +159,19 @@ class RunNowResultSerializer(serializers.Serializer):
     enqueued = serializers.IntegerField(help_text="`device.collect` messages published")
 
 
+class ResultScheduleSerializer(serializers.Serializer):
+    """`{"id", "name"}` of a result's schedule: `id` null once the schedule is deleted, with
+    the name it had then."""
+
+    id = serializers.IntegerField(source="schedule_id", read_only=True, allow_null=True)
+    name = serializers.CharField(source="schedule_label", read_only=True)
+
+
 class BackupResultSerializer(serializers.ModelSerializer):
     """One row of the scheduled-backup history."""
 
     device = NamedRefSerializer(read_only=True)
-    schedule = NamedRefSerializer(read_only=True)
+    schedule = ResultScheduleSerializer(source="*", read_only=True)
     scheduled_for = UtcDateTimeField(read_only=True)
     queued_at = UtcDateTimeField(read_only=True)
     started_at = UtcDateTimeField(read_only=True, allow_null=True)
@@ -173,7 +181,7 @@ class BackupResultSerializer(serializers.ModelSerializer):
         model = DeviceBackupResult
         fields = [
             "id", "device", "schedule", "scheduled_for", "status", "is_catchup", "manual",
-            "queued_at", "started_at", "finished_at", "error",
+            "queued_at", "started_at", "finished_at", "error", "attempts", "skip_reason",
         ]
         read_only_fields = fields
 

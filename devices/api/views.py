@@ -317,7 +317,8 @@ class HistoryView(ApiViewMixin, generics.ListAPIView):
         description=(
             "Newest `scheduled_for` first. `start` and `end` are ISO dates (whole local days "
             "in the display timezone, `end` included) or ISO date-times (without an offset: "
-            "display-local), both inclusive."
+            "display-local), both inclusive. History outlives its schedule: once the "
+            "schedule is deleted, `schedule` is `{\"id\": null, \"name\": <its name then>}`."
         ),
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

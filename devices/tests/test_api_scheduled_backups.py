@@ -14,6 +14,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from devices.backups import backup_store
+from devices.fanout import Occurrence, create_results, scheduled_devices
 from devices.models import Device, DeviceBackupResult
 
 pytestmark = pytest.mark.django_db
@@ -308,7 +310,7 @@ def test_run_now_refuses_get(fleet: dict[str, Any], api_client: Any) -> None:
 
 RESULT_FIELDS = {
     "id", "device", "schedule", "scheduled_for", "status", "is_catchup", "manual", "queued_at",
-    "started_at", "finished_at", "error",
+    "started_at", "finished_at", "error", "attempts", "skip_reason",
 }
 
 
@@ -385,6 +387,7 @@ def test_history_rows_newest_first_with_the_documented_fields(
     assert row["error"] == "timeout" and row["queued_at"].endswith("Z")
     assert row["started_at"] is None and row["finished_at"] is None
     assert row["is_catchup"] is False and row["manual"] is False
+    assert row["attempts"] == 0 and row["skip_reason"] == ""
     manual = next(r for r in body if r["device"]["name"] == "Lab-01")
     assert manual["manual"] is True
     catchup = next(r for r in body if r["status"] == "running")
@@ -476,3 +479,42 @@ def test_history_query_count_is_the_same_for_10_and_500_results(
     add_results(490, 10)
     assert len(history(client, "page_size=500")) == 500
     assert count_queries() == small == 2  # count + one page with device and schedule joined
+
+
+def test_deleting_a_schedule_keeps_its_history_and_stored_configurations(
+    fleet: dict[str, Any], api_client: Any, client: Any
+) -> None:
+    daily, core1 = fleet["schedules"]["daily"], fleet["devices"]["core1"]
+    occurrence = Occurrence(schedule_id=daily.pk, scheduled_for=datetime(2027, 6, 7, 16, 0,
+                                                                          tzinfo=UTC))
+    assert create_results(occurrence, scheduled_devices(daily.pk)) == 2  # core1, branch1
+    result = DeviceBackupResult.objects.get(device=core1)
+    DeviceBackupResult.objects.filter(pk=result.pk).update(status="success", attempts=1)
+    backup = backup_store(result=result, text="hostname core1\nend\n")
+    superuser = fleet["users"]["superuser"]
+    before = history(api_client(superuser))
+    assert {row["schedule"]["name"] for row in before} == {"Daily 2 AM"}
+
+    response = api_client(superuser).delete(f"/api/backup-schedules/{daily.pk}/")
+    assert response.status_code == 204
+
+    after = history(api_client(superuser))
+    assert [row["id"] for row in after] == [row["id"] for row in before]
+    for row in after:
+        assert set(row) == RESULT_FIELDS
+        assert row["schedule"] == {"id": None, "name": "Daily 2 AM"}
+    mine = next(row for row in after if row["id"] == result.pk)
+    assert mine["status"] == "success" and mine["attempts"] == 1
+    assert mine["skip_reason"] == ""
+    backups = api_client(superuser).get(f"/api/devices/{core1.pk}/backups/").json()
+    assert [b["id"] for b in backups["results"]] == [backup.pk]
+    diff = api_client(superuser).get(f"/api/devices/{core1.pk}/backups/{backup.pk}/diff/")
+    assert diff.status_code == 200
+    client.force_login(superuser)
+    for page in ("/admin/devices/devicebackupresult/",
+                 f"/admin/devices/devicebackupresult/{result.pk}/change/",
+                 "/admin/devices/devicebackup/",
+                 f"/admin/devices/devicebackup/{backup.pk}/change/"):
+        response = client.get(page)
+        assert response.status_code == 200, page
+    assert "Daily 2 AM" in client.get("/admin/devices/devicebackupresult/").content.decode()

@@ -378,7 +378,7 @@ export interface paths {
         };
         /**
          * Results of scheduled and manual backups of the devices you may see
-         * @description Newest `scheduled_for` first. `start` and `end` are ISO dates (whole local days in the display timezone, `end` included) or ISO date-times (without an offset: display-local), both inclusive.
+         * @description Newest `scheduled_for` first. `start` and `end` are ISO dates (whole local days in the display timezone, `end` included) or ISO date-times (without an offset: display-local), both inclusive. History outlives its schedule: once the schedule is deleted, `schedule` is `{"id": null, "name": <its name then>}`.
          */
         get: operations["scheduled_backups_history"];
         put?: never;
@@ -452,7 +452,7 @@ export interface components {
         BackupResult: {
             readonly id: number;
             readonly device: components["schemas"]["NamedRef"];
-            readonly schedule: components["schemas"]["NamedRef"];
+            readonly schedule: components["schemas"]["ResultSchedule"];
             /** Format: date-time */
             readonly scheduled_for: string;
             readonly status: components["schemas"]["ResultStatusEnum"];
@@ -465,6 +465,9 @@ export interface components {
             /** Format: date-time */
             readonly finished_at: string | null;
             readonly error: string;
+            /** @description Times its device.collect message was published */
+            readonly attempts: number;
+            readonly skip_reason: components["schemas"]["SkipReasonEnum"] | components["schemas"]["BlankEnum"];
         };
         /** @description A backup schedule with its description, upcoming runs and visible device count. */
         BackupSchedule: {
@@ -507,6 +510,8 @@ export interface components {
             cron_expression?: string | null;
             enabled?: boolean;
         };
+        /** @enum {unknown} */
+        BlankEnum: "";
         /** @description Devices to put on a schedule (or take off any, with null), all or nothing. */
         BulkAssignRequest: {
             /**
@@ -771,6 +776,14 @@ export interface components {
             credential_set_id?: number | null;
         };
         /**
+         * @description `{"id", "name"}` of a result's schedule: `id` null once the schedule is deleted, with
+         *     the name it had then.
+         */
+        ResultSchedule: {
+            readonly id: number | null;
+            readonly name: string;
+        };
+        /**
          * @description * `queued` - Queued
          *     * `running` - Running
          *     * `success` - Success
@@ -816,6 +829,13 @@ export interface components {
             is_superuser: boolean;
             can_change_devices: boolean;
         };
+        /**
+         * @description * `` - —
+         *     * `maintenance` - Maintenance window
+         *     * `overlap` - Earlier run still in progress
+         * @enum {string}
+         */
+        SkipReasonEnum: "maintenance" | "overlap";
         Token: {
             /** @description Send as `Authorization: Token <token>` */
             token: string;
@@ -2030,7 +2050,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         [key: string]: {
-                            schedule_id: number;
+                            schedule_id: number | null;
                             schedule_name: string;
                             time: string;
                             device_count: number;
@@ -2040,6 +2060,9 @@ export interface operations {
                                 ip_address: string;
                             }[];
                             devices_truncated: boolean;
+                            results?: {
+                                [key: string]: number;
+                            };
                         }[];
                     };
                 };
