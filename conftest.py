@@ -29,7 +29,7 @@ def forget_failed_logins() -> Iterator[None]:
 @pytest.fixture
 def redis_db() -> Iterator[Any]:
     """The test Redis database, emptied before and after the test."""
-    from schedules.services import redis_client
+    from project.redis_client import redis_client
 
     client = redis_client()
     client.flushdb()

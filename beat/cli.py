@@ -13,9 +13,9 @@ EXIT_OK, EXIT_STALE_OR_REFUSED, EXIT_REDIS_DOWN = 0, 1, 2
 
 def _client() -> redis.Redis:
     from project.config import load_config
+    from project.redis_client import new_redis_client
 
-    return redis.Redis.from_url(load_config().redis_url, socket_connect_timeout=2,
-                                socket_timeout=5)
+    return new_redis_client(load_config().redis_url)
 
 
 def describe(owner: LockOwner | None) -> str:

@@ -159,7 +159,7 @@ def publish(res: Results, sizes: Sizes, repeat: int) -> None:
     from celery.signals import after_task_publish
     from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-    from schedules.services import redis_client
+    from project.redis_client import redis_client
 
     section("publish N due entries: django-celery-beat")
     sent = [0]
@@ -215,7 +215,7 @@ def duplicates_and_memory(res: Results, sizes: Sizes, targets: Targets,
     second, and `memory_entries` per-device entries that are not due (loaded, kept in memory)."""
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-    from schedules.services import redis_client
+    from project.redis_client import redis_client
 
     entries = sizes.memory_entries
     window = sizes.duplicates_seconds

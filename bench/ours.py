@@ -137,7 +137,7 @@ def fresh_start() -> None:
     """No results, no scheduler state (so no catch-up), an empty Redis database."""
     from django.db import connection
 
-    from schedules.services import redis_client
+    from project.redis_client import redis_client
 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE devices_devicebackupresult, beat_schedulerstate CASCADE")
@@ -157,7 +157,7 @@ def new_leader() -> Any:
 
 
 def queued_messages() -> int:
-    from schedules.services import redis_client
+    from project.redis_client import redis_client
 
     client = redis_client()
     return sum(client.llen(key) for key in client.scan_iter(match="collect.*", count=1000))
@@ -243,7 +243,7 @@ def fire_overdue(fleet: Fleet, profile: Path | None = None) -> tuple[float, int]
 
 def fanout(res: Results, fleet: Fleet, sizes: list[int], repeat: int,
            profile: Path | None) -> None:
-    from schedules.services import redis_client
+    from project.redis_client import redis_client
 
     section("fan-out: ours")
     fleet.assign(enabled=[fleet.fanout_id], devices=min(100, fleet.devices),
@@ -272,7 +272,7 @@ def raw_limits(res: Results, repeat: int, n: int, send_n: int, targets: Targets)
     import redis
 
     from project.celery import app
-    from schedules.services import redis_client
+    from project.redis_client import redis_client
 
     section("publishing limits of this machine")
     url = targets.ours_redis

@@ -40,7 +40,7 @@ IN_FLIGHT_STATUSES = (Status.QUEUED, Status.RUNNING)
 
 
 def _client() -> redis.Redis:
-    from schedules.services import redis_client
+    from project.redis_client import redis_client
 
     return redis_client()
 

@@ -43,7 +43,7 @@ COLLECT_BUDGET = SLOT_TTL - 90
 
 
 def _slots() -> GroupSlots:
-    from schedules.services import redis_client
+    from project.redis_client import redis_client
 
     return GroupSlots(redis_client())
 

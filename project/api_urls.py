@@ -8,7 +8,6 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from project.auth_api import LogoutView, SessionView, TokenView
-from project.status_api import SchedulerStatusView
 
 
 @csrf_exempt  # any method: a 404 must not turn into a CSRF page
@@ -21,7 +20,7 @@ urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="auth-token"),
     path("auth/session/", SessionView.as_view(), name="auth-session"),
     path("auth/logout/", LogoutView.as_view(), name="auth-logout"),
-    path("scheduler/status/", SchedulerStatusView.as_view(), name="scheduler-status"),
+    path("", include("beat.urls")),
     path("", include("schedules.api.urls")),
     path("", include("devices.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +22,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices.access import can_change_devices
 from project.api import ApiViewMixin, RejectUnknownFieldsMixin, StrictCharField, UtcDateTimeField
 from project.login_throttle import locked_message, retry_after
 
@@ -95,6 +95,19 @@ def _authenticate(request: Request) -> Any:
     return user
 
 
+# What the signed-in user may do, as the apps decide it (each registers its rule in its
+# AppConfig.ready): the web pages show or hide actions by it. Unregistered: False.
+USER_CAPABILITIES = ("can_change_devices",)
+_capability_rules: dict[str, Callable[[Any], bool]] = {}
+
+
+def register_user_capability(name: str, rule: Callable[[Any], bool]) -> None:
+    """Let `rule(user)` answer the session's `user.<name>` (one of USER_CAPABILITIES)."""
+    if name not in USER_CAPABILITIES:
+        raise ValueError(f"unknown user capability {name!r}")
+    _capability_rules[name] = rule
+
+
 def session_payload(user: Any) -> dict[str, Any]:
     """What `GET /api/auth/session/` answers for `user`."""
     authenticated = bool(user is not None and user.is_authenticated)
@@ -105,7 +118,11 @@ def session_payload(user: Any) -> dict[str, Any]:
             "username": user.get_username(),
             "is_staff": bool(user.is_staff),
             "is_superuser": bool(user.is_superuser),
-            "can_change_devices": can_change_devices(user),
+            **{
+                name: bool(_capability_rules[name](user)) if name in _capability_rules
+                else False
+                for name in USER_CAPABILITIES
+            },
         }
         if authenticated
         else None,

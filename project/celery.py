@@ -11,8 +11,6 @@ import click
 from celery import Celery
 from celery.signals import setup_logging
 
-from devices.worker import CollectionQueues
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
 app = Celery("devicevault")
@@ -27,7 +25,7 @@ app.user_options["worker"].add(
         help="Consume collect.default and every collection group's queue, following new groups.",
     )
 )
-app.steps["consumer"].add(CollectionQueues)
+# The devices app adds the bootstep that acts on it (DevicesConfig.ready).
 
 
 @setup_logging.connect

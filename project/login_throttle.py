@@ -61,7 +61,7 @@ def username_hash(username: str) -> str:
 
 
 def _client() -> redis.Redis:
-    from schedules.services import redis_client  # the shared client of web and workers
+    from project.redis_client import redis_client  # the shared client of web and workers
 
     return redis_client()
 

@@ -58,6 +58,7 @@ from devices.metrics import (
 from devices.models import DeviceBackupResult
 from devices.queues import DEFAULT_QUEUE
 from devices.worker import collection_queue_names
+from project.redis_client import new_redis_client, redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -151,17 +152,13 @@ _broker_clients: dict[str, redis.Redis] = {}
 
 def broker_client() -> redis.Redis | None:
     """A client for the Celery broker when it is Redis (the application's when they match)."""
-    from schedules.services import redis_client
-
     url = str(settings.CELERY_BROKER_URL).split(";", 1)[0]  # first of a failover list
     if url == settings.REDIS_URL:
         return redis_client()
     if url.split("://", 1)[0] not in {"redis", "rediss"}:
         return None
     if url not in _broker_clients:
-        _broker_clients[url] = redis.Redis.from_url(
-            url, socket_connect_timeout=2, socket_timeout=5
-        )
+        _broker_clients[url] = new_redis_client(url)
     return _broker_clients[url]
 
 
@@ -196,8 +193,6 @@ class ScrapeCollector(Collector):
         self.now = time.time() if now is None else now
 
     def collect(self) -> Iterable[Metric]:
-        from schedules.services import redis_client
-
         up = GaugeMetricFamily(
             "devicevault_up", "Whether this scrape could read the component (1) or not (0).",
             labels=["component"],

@@ -30,7 +30,7 @@ def spa(request: HttpRequest) -> HttpResponse:
 def healthz(request: HttpRequest) -> JsonResponse:
     """`{"status","database","redis"}`: 200 when both answer, else 503. No login, no secrets:
     a failure is named by its exception class only (a message could carry a URL or host)."""
-    from schedules.services import redis_client
+    from project.redis_client import redis_client
 
     result = {"status": "ok", "database": "ok", "redis": "ok"}
     try:

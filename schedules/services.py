@@ -8,29 +8,16 @@ from datetime import datetime
 from typing import Any
 
 import redis
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from project.redis_client import redis_client
 from schedules.models import BackupSchedule
 
 logger = logging.getLogger(__name__)
 
 # Redis counter the beat compares on every tick to notice edits within seconds.
 SCHEDULES_VERSION_KEY = "devicevault:schedules:version"
-
-_redis_client: redis.Redis | None = None
-
-
-def redis_client() -> redis.Redis:
-    """One shared Redis client for the web and workers (the beat keeps its own)."""
-    global _redis_client
-    if _redis_client is None:
-        _redis_client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5
-        )
-    return _redis_client
-
 
 def announce_schedules_changed() -> None:
     """Bump the change marker once the surrounding transaction commits (never before)."""

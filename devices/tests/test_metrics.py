@@ -51,13 +51,13 @@ def test_counting_with_redis_down_does_not_fail_the_caller(
 ) -> None:
     import socket
 
-    from schedules import services
+    from project import redis_client as shared_redis
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
-    monkeypatch.setattr(services, "_redis_client", None)
+    monkeypatch.setattr(shared_redis, "_shared", None)
     for status in TERMINAL_RESULT_STATUSES:
         metrics.count_finished(status)
     metrics.count_results_lost()

@@ -156,7 +156,7 @@ def test_login_refused_log_line_does_not_contain_what_was_typed(
     assert any(line.startswith("login locked: user_hash=") for line in lines), lines
     assert not any(typed in line for line in lines)
     assert not any(typed in key.decode() for key in
-                   __import__("schedules.services", fromlist=["x"]).redis_client().keys("*"))
+                   __import__("project.redis_client", fromlist=["x"]).redis_client().keys("*"))
 
 
 # -- tokens ----------------------------------------------------------------------------------

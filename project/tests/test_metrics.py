@@ -81,12 +81,12 @@ def closed_port() -> int:
 def redis_down(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Point the application Redis and the broker at a closed port (the cached clients too)."""
     from project import metrics
-    from schedules import services
+    from project import redis_client as shared_redis
 
     url = f"redis://:not-shown-s3cret@127.0.0.1:{closed_port()}/0"
     settings.REDIS_URL = url
     settings.CELERY_BROKER_URL = url
-    monkeypatch.setattr(services, "_redis_client", None)
+    monkeypatch.setattr(shared_redis, "_shared", None)
     monkeypatch.setattr(metrics, "_broker_clients", {})
     yield url
 

@@ -58,7 +58,7 @@ def test_redis_unreachable_is_200_with_lock_error(
     fleet: dict[str, Any], api_client: Any, monkeypatch: Any
 ) -> None:
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
-    monkeypatch.setattr("project.status_api.redis_client", lambda: dead)
+    monkeypatch.setattr("beat.api.redis_client", lambda: dead)
     response = api_client(fleet["users"]["viewer"]).get(URL)
     assert response.status_code == 200
     body = response.json()

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from beat.lock import read_owner
 from beat.models import SchedulerState
 from project.api import ApiViewMixin, UtcDateTimeField
-from schedules.services import redis_client
+from project.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 
