@@ -149,8 +149,9 @@ class Device(models.Model):
     )
     backup_command = models.CharField(
         max_length=500, blank=True, default="",
-        help_text="Command that prints the configuration; empty: the platform's default "
-        "(show running-config, /export, cat /etc/devicevault/running-config)",
+        help_text="ssh: the command that prints the configuration; empty: the platform's "
+        "default (show running-config, /export, cat /etc/devicevault/running-config). "
+        "local: the file to back up, under DEVICEVAULT_LOCAL_ROOT",
     )
     credential_set = models.ForeignKey(
         CredentialSet, null=True, blank=True, on_delete=models.PROTECT, related_name="devices",

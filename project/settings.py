@@ -285,3 +285,7 @@ COLLECT_COMMAND_TIMEOUT = _seconds(
 COLLECT_RETRY_DELAYS = _retry_delays(
     "DEVICEVAULT_COLLECT_RETRY_DELAYS", os.environ.get("DEVICEVAULT_COLLECT_RETRY_DELAYS", "2,4")
 )
+# The `local` backup method reads regular files under this directory only (devices.local).
+LOCAL_COLLECT_ROOT = Path(
+    os.environ.get("DEVICEVAULT_LOCAL_ROOT", "").strip() or VAR_DIR / "local-devices"
+)
