@@ -95,9 +95,6 @@ class Instance:
     def output(done: subprocess.CompletedProcess[str]) -> str:
         return done.stdout + done.stderr
 
-    def script(self, *args: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess[str]:
-        return self.run(*args, timeout=timeout, **env)
-
     def python(self, code: str, *args: str) -> str:
         return self.output(self.run(str(self.clone / ".venv/bin/python"), "-c", code, *args,
                                     check=True))
@@ -142,7 +139,7 @@ class Instance:
         raise AssertionError(f"pid {pid} still running after {timeout} s: {_cmdline(pid)}")
 
     def start(self) -> str:
-        done = self.script("./devicevault.sh", "start")
+        done = self.run("./devicevault.sh", "start")
         text = self.output(done)
         assert done.returncode == 0, text + self.logs()
         return text
@@ -156,7 +153,7 @@ class Instance:
     def close(self) -> None:
         try:
             if (self.var / "run").is_dir():
-                self.script("./devicevault.sh", "stop", timeout=120)
+                self.run("./devicevault.sh", "stop", timeout=120)
         finally:
             for pid in self.processes():  # what stop left behind: only after a failure
                 try:
@@ -206,7 +203,7 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
 @pytest.fixture
 def running(instance: Instance) -> Instance:
     """The instance with every process running (`start` starts only what is not)."""
-    if instance.script("./devicevault.sh", "status").returncode != 0:
+    if instance.run("./devicevault.sh", "status").returncode != 0:
         instance.start()
     return instance
 
@@ -291,7 +288,7 @@ def test_a_newcomers_first_command_backs_up_the_demo_and_shows_a_change_with_its
 def test_status_exits_0_when_everything_runs_and_3_when_a_process_is_down(
     running: Instance,
 ) -> None:
-    done = running.script("./devicevault.sh", "status")
+    done = running.run("./devicevault.sh", "status")
     assert done.returncode == 0, running.output(done)
     for name in ("web", "worker", "beat", "flower", "redis (embedded)"):
         assert f"{name}: running (pid " in done.stdout
@@ -300,7 +297,7 @@ def test_status_exits_0_when_everything_runs_and_3_when_a_process_is_down(
     flower = running.pid("flower")
     os.kill(flower, signal.SIGTERM)
     running.wait_gone(flower)
-    done = running.script("./devicevault.sh", "status")
+    done = running.run("./devicevault.sh", "status")
     assert done.returncode == 3, running.output(done)
     assert "flower: not running" in done.stdout and "web: running" in done.stdout
 
@@ -309,23 +306,23 @@ def test_restart_after_a_killed_beat_clears_its_stale_lock_and_reports_the_new_h
     running: Instance,
 ) -> None:
     old = running.pid("beat")
-    check = running.script("./start-scheduler.sh", "--check-lock")
+    check = running.run("./start-scheduler.sh", "--check-lock")
     assert (check.returncode, check.stdout.strip()) == (
         0, f"Lock held by PID {old} on {os.uname().nodename} (process is alive)"
     ), running.output(check)
     os.kill(old, signal.SIGKILL)
     running.wait_gone(old)
-    check = running.script("./start-scheduler.sh", "--check-lock")
+    check = running.run("./start-scheduler.sh", "--check-lock")
     assert check.returncode == 1 and "(stale lock)" in check.stdout, running.output(check)
 
-    done = running.script("./devicevault.sh", "restart")
+    done = running.run("./devicevault.sh", "restart")
     text = running.output(done)
     assert done.returncode == 0, text + running.logs()
     new = running.pid("beat")
     assert new != old
     assert f"Cleared stale lock of PID {old}" in text
     assert re.search(rf"beat: lock held by the new beat \(PID {new} on \S+\)", text), text
-    check = running.script("./start-scheduler.sh", "--check-lock")
+    check = running.run("./start-scheduler.sh", "--check-lock")
     assert check.stdout.strip().startswith(f"Lock held by PID {new} on "), check.stdout
 
 
@@ -341,7 +338,7 @@ def test_restart_says_why_and_exits_1_when_the_new_beat_cannot_take_the_lock(
     running.wait_gone(beat)
     running.redis(f"r.set('devicevault:scheduler:lock', {foreign!r}, ex=600)")
     try:
-        done = running.script("./devicevault.sh", "restart", DEVICEVAULT_RESTART_LOCK_WAIT="5")
+        done = running.run("./devicevault.sh", "restart", DEVICEVAULT_RESTART_LOCK_WAIT="5")
         text = running.output(done)
         assert done.returncode == 1, text
         assert "refusing to clear (held from another host)" in text
@@ -350,7 +347,7 @@ def test_restart_says_why_and_exits_1_when_the_new_beat_cannot_take_the_lock(
             r"lock after 5 s: Lock held by PID 4242 on another host beat-on-another-host "
             r"\(cannot check liveness\); it stands by", text
         ), text
-        assert running.script("./devicevault.sh", "status").returncode == 0
+        assert running.run("./devicevault.sh", "status").returncode == 0
     finally:
         running.redis("r.delete('devicevault:scheduler:lock')")
 
@@ -368,7 +365,7 @@ def test_queued_messages_survive_a_restart_of_the_embedded_redis(running: Instan
     )) == len(queued)
     redis_before = running.pid("redis")
 
-    done = running.script("./devicevault.sh", "restart")
+    done = running.run("./devicevault.sh", "restart")
     assert done.returncode == 0, running.output(done) + running.logs()
     assert running.pid("redis") != redis_before
     ids = {r["id"] for r in queued.values()}
@@ -390,14 +387,14 @@ def test_stop_stops_the_beat_first_so_it_releases_the_lock_and_leaves_no_process
 ) -> None:
     beat_log = running.var / "log" / "beat.log"
     released_before = beat_log.read_text().count("lock released")
-    done = running.script("./devicevault.sh", "stop")
+    done = running.run("./devicevault.sh", "stop")
     assert done.returncode == 0, running.output(done)
     stopped = re.findall(r"^(\S+): stopped$", done.stdout, re.M)
     assert stopped == ["beat", "worker", "flower", "web", "redis"], done.stdout
     assert beat_log.read_text().count("lock released") == released_before + 1
     assert running.processes() == {}
 
-    done = running.script("./devicevault.sh", "status")
+    done = running.run("./devicevault.sh", "status")
     assert done.returncode == 3
-    check = running.script("./start-scheduler.sh", "--check-lock")
+    check = running.run("./start-scheduler.sh", "--check-lock")
     assert check.returncode == 2 and "Redis unreachable" in check.stderr, running.output(check)
