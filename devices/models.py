@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -176,6 +177,17 @@ class Device(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """A `local` device must name its file (a file name, never a command that is run)."""
+        super().clean()
+        if self.backup_method == BackupMethodChoices.LOCAL and not self.backup_command.strip():
+            raise ValidationError({
+                "backup_command": "the local method needs the file to back up, relative to "
+                "the local root (DEVICEVAULT_LOCAL_ROOT)"
+            })
+        if "\x00" in self.backup_command:
+            raise ValidationError({"backup_command": "must not contain NUL characters"})
 
 
 class DeviceBackupResult(models.Model):

@@ -177,6 +177,14 @@ def test_the_demo_backs_up_every_device_but_one_whose_file_is_missing(settings: 
     assert Device.objects.get(name="Branch-Router-01").backup_schedule.name == "Daily 2 AM"  # type: ignore[union-attr]
 
 
+def test_a_local_device_without_a_file_is_a_located_error(tmp_path: Path) -> None:
+    text = "devices:\n  - {name: Host-01, ip_address: 127.0.0.41, backup_method: local}\n"
+    with pytest.raises(CommandError, match=r"devices\[0\] \(Host-01\): backup_command: the "
+                                           r"local method needs the file to back up"):
+        run(tmp_path, text)
+    assert not Device.objects.exists()
+
+
 def test_collection_settings_refer_to_a_stored_credential_set_by_name(tmp_path: Path) -> None:
     from devices.models import CredentialSet
 
