@@ -302,28 +302,53 @@ def test_status_exits_0_when_everything_runs_and_3_when_a_process_is_down(
     assert "flower: not running" in done.stdout and "web: running" in done.stdout
 
 
-def test_restart_after_a_killed_beat_clears_its_stale_lock_and_reports_the_new_holder(
+def test_restart_after_a_crash_clears_the_stale_lock_reports_the_new_holder_and_keeps_the_queue(
     running: Instance,
 ) -> None:
+    _login(running)
     old = running.pid("beat")
     check = running.run("./start-scheduler.sh", "--check-lock")
     assert (check.returncode, check.stdout.strip()) == (
         0, f"Lock held by PID {old} on {os.uname().nodename} (process is alive)"
     ), running.output(check)
+    # The crash: the beat is killed (its lock stays, stale) and no worker consumes, so
+    # run-now's messages wait in the embedded Redis, which restart stops and starts again.
     os.kill(old, signal.SIGKILL)
+    worker = running.pid("worker")
+    os.kill(worker, signal.SIGTERM)
     running.wait_gone(old)
+    running.wait_gone(worker)
     check = running.run("./start-scheduler.sh", "--check-lock")
     assert check.returncode == 1 and "(stale lock)" in check.stdout, running.output(check)
+    daily = _schedule_id(running, "Daily 2 AM")
+    queued = _run_now(running, daily, final=False)
+    assert {r["status"] for r in queued.values()} == {"queued"}, queued
+    assert int(running.redis("print(sum(r.llen(q) for q in r.keys('collect.*')))")) == 3
+    redis_before = running.pid("redis")
 
     done = running.run("./devicevault.sh", "restart")
     text = running.output(done)
     assert done.returncode == 0, text + running.logs()
     new = running.pid("beat")
-    assert new != old
-    assert f"Cleared stale lock of PID {old}" in text
+    assert new != old and running.pid("redis") != redis_before
+    assert f"Cleared stale lock of PID {old}" in text  # the lock outlived the Redis restart
     assert re.search(rf"beat: lock held by the new beat \(PID {new} on \S+\)", text), text
     check = running.run("./start-scheduler.sh", "--check-lock")
     assert check.stdout.strip().startswith(f"Lock held by PID {new} on "), check.stdout
+
+    # The messages survived the restart: the new worker collects each row once.
+    ids = {r["id"] for r in queued.values()}
+    deadline = time.monotonic() + 60
+    while True:
+        rows = running.api(
+            "GET", f"/api/scheduled-backups/history/?schedule={daily}&page_size=100"
+        )["results"]
+        mine = [r for r in rows if r["id"] in ids]
+        if all(r["status"] in ("success", "failed") for r in mine):
+            break
+        assert time.monotonic() < deadline, f"still not collected: {mine}"
+        time.sleep(1)
+    assert all(r["started_at"] and not r["error"].startswith("lost:") for r in mine), mine
 
 
 def test_restart_says_why_and_exits_1_when_the_new_beat_cannot_take_the_lock(
@@ -350,36 +375,6 @@ def test_restart_says_why_and_exits_1_when_the_new_beat_cannot_take_the_lock(
         assert running.run("./devicevault.sh", "status").returncode == 0
     finally:
         running.redis("r.delete('devicevault:scheduler:lock')")
-
-
-def test_queued_messages_survive_a_restart_of_the_embedded_redis(running: Instance) -> None:
-    _login(running)
-    worker = running.pid("worker")
-    os.kill(worker, signal.SIGTERM)  # nothing consumes: the messages stay in Redis
-    running.wait_gone(worker)
-    daily = _schedule_id(running, "Daily 2 AM")
-    queued = _run_now(running, daily, final=False)
-    assert {r["status"] for r in queued.values()} == {"queued"}, queued
-    assert int(running.redis(
-        "print(sum(r.llen(q) for q in r.keys('collect.*')))"
-    )) == len(queued)
-    redis_before = running.pid("redis")
-
-    done = running.run("./devicevault.sh", "restart")
-    assert done.returncode == 0, running.output(done) + running.logs()
-    assert running.pid("redis") != redis_before
-    ids = {r["id"] for r in queued.values()}
-    deadline = time.monotonic() + 60
-    while True:
-        rows = running.api(
-            "GET", f"/api/scheduled-backups/history/?schedule={daily}&page_size=100"
-        )["results"]
-        statuses = {r["device"]["name"]: r["status"] for r in rows if r["id"] in ids}
-        if set(statuses.values()) <= {"success", "failed"}:
-            break
-        assert time.monotonic() < deadline, f"still not collected: {statuses}"
-        time.sleep(1)
-    assert statuses["Core-Router-01"] == "success"
 
 
 def test_stop_stops_the_beat_first_so_it_releases_the_lock_and_leaves_no_process(
