@@ -303,8 +303,9 @@ def test_status_exits_0_when_everything_runs_and_3_when_a_process_is_down(
 
 
 def test_restart_after_a_crash_clears_the_stale_lock_reports_the_new_holder_and_keeps_the_queue(
-    running: Instance,
+    instance: Instance,
 ) -> None:
+    running = instance  # web, beat, worker and Redis run; Flower need not (restart starts it)
     _login(running)
     old = running.pid("beat")
     check = running.run("./start-scheduler.sh", "--check-lock")
