@@ -381,6 +381,13 @@ def test_restart_says_why_and_exits_1_when_the_new_beat_cannot_take_the_lock(
 def test_stop_stops_the_beat_first_so_it_releases_the_lock_and_leaves_no_process(
     running: Instance,
 ) -> None:
+    beat = running.pid("beat")
+    deadline = time.monotonic() + 60  # a beat that stood by takes the lock within seconds
+    while not running.run("./start-scheduler.sh", "--check-lock").stdout.startswith(
+        f"Lock held by PID {beat} on "
+    ):
+        assert time.monotonic() < deadline, "the beat does not take the lock"
+        time.sleep(1)
     beat_log = running.var / "log" / "beat.log"
     released_before = beat_log.read_text().count("lock released")
     done = running.run("./devicevault.sh", "stop")
