@@ -166,18 +166,26 @@ class Instance:
 
 def _clone(dest: Path) -> Path:
     """A fresh clone of the committed HEAD, with the shared environment and front end."""
+    def stamp(path: str) -> str:  # as scripts/bootstrap.sh names its "installed" markers
+        return subprocess.run(["sha256sum", path], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout[:16]
+
+    # The clone must not install anything: bootstrap would change the shared directories.
     venv = (ROOT / ".venv").resolve()
-    stamp = subprocess.run(["sha256sum", "pyproject.toml"], cwd=ROOT, capture_output=True,
-                           text=True, check=True).stdout[:16]
-    if not list(venv.glob(f".installed-{stamp}*")):
+    if not list(venv.glob(f".installed-{stamp('pyproject.toml')}*")):
         pytest.fail(f"{venv} is not installed from this pyproject.toml: run "
-                    "scripts/bootstrap.sh --test first (the clone must not install anything)")
+                    "scripts/bootstrap.sh --test first")
+    modules = (ROOT / "frontend" / "node_modules").resolve()
+    if shutil.which("npm") and not (
+        modules / f".installed-{stamp('frontend/package-lock.json')}"
+    ).exists():
+        pytest.fail(f"{modules} is not installed from this package-lock.json: run "
+                    "scripts/bootstrap.sh --frontend first")
     clone = dest / "devicevault"
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(clone)], check=True)
     (clone / ".venv").symlink_to(venv)
-    modules = ROOT / "frontend" / "node_modules"
     if modules.exists():
-        (clone / "frontend" / "node_modules").symlink_to(modules.resolve())
+        (clone / "frontend" / "node_modules").symlink_to(modules)
     if (ROOT / "frontend" / "dist" / "index.html").exists():
         # Copied after the clone with fresh times, so bootstrap finds the build up to date.
         shutil.copytree(ROOT / "frontend" / "dist", clone / "frontend" / "dist",
