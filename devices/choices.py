@@ -32,6 +32,7 @@ class SkipReasonChoices(models.TextChoices):
 class BackupMethodChoices(models.TextChoices):
     NONE = "", "None (not collected)"
     SSH = "ssh", "SSH (running configuration)"
+    LOCAL = "local", "Local file (on the collecting machine)"
 
 
 class PlatformChoices(models.TextChoices):

@@ -182,8 +182,9 @@ class Device(models.Model):
     )
     backup_command = models.CharField(
         max_length=500, blank=True, default="",
-        help_text="Command that prints the configuration; empty: the platform's default "
-        "(show running-config, /export, cat /etc/devicevault/running-config)",
+        help_text="ssh: the command that prints the configuration; empty: the platform's "
+        "default (show running-config, /export, cat /etc/devicevault/running-config). "
+        "local: the file to back up, under DEVICEVAULT_LOCAL_ROOT",
     )
     credential_set = models.ForeignKey(
         CredentialSet, null=True, blank=True, on_delete=models.PROTECT, related_name="devices",
@@ -210,12 +211,20 @@ class Device(models.Model):
         return self.name
 
     def clean(self) -> None:
-        """The device's credential set follows the rule of devices.access."""
+        """The device's credential set follows the rule of devices.access; a `local` device
+        must name its file (a file name, never a command that is run)."""
         super().clean()
         _check_credential_set(
             self.credential_set if self.credential_set_id else None,
             self.device_group if self.device_group_id else None,
         )
+        if self.backup_method == BackupMethodChoices.LOCAL and not self.backup_command.strip():
+            raise ValidationError({
+                "backup_command": "the local method needs the file to back up, relative to "
+                "the local root (DEVICEVAULT_LOCAL_ROOT)"
+            })
+        if "\x00" in self.backup_command:
+            raise ValidationError({"backup_command": "must not contain NUL characters"})
 
 
 class DeviceBackupResult(models.Model):

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+import devices.local  # noqa: F401 - registers the `local` backup method in every worker
 import devices.ssh  # noqa: F401 - registers the `ssh` backup method in every worker
 from devices.backups import backup_store
 from devices.choices import DeviceBackupResultStatusChoices as Status

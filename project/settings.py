@@ -400,3 +400,8 @@ REST_KNOX = {
     "TOKEN_TTL": timedelta(hours=TOKEN_TTL_HOURS),
     "AUTH_HEADER_PREFIX": "Token",  # `Authorization: Token <token>`, as before
 }
+
+# The `local` backup method reads regular files under this directory only (devices.local).
+LOCAL_COLLECT_ROOT = Path(
+    os.environ.get("DEVICEVAULT_LOCAL_ROOT", "").strip() or VAR_DIR / "local-devices"
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
@@ -152,6 +153,36 @@ def test_shipped_demo_inventory_imports_with_loopback_addresses_only() -> None:
     call_command("import_inventory", str(DEMO), stdout=StringIO())
     assert Device.objects.count() >= 5
     assert all(ip.startswith("127.") for ip in Device.objects.values_list("ip_address", flat=True))
+
+
+def test_the_demo_backs_up_every_device_but_one_whose_file_is_missing(settings: Any) -> None:
+    from datetime import UTC, datetime
+
+    from devices.models import DeviceBackupResult
+    from devices.tasks import run_collection
+
+    settings.LOCAL_COLLECT_ROOT = DEMO.parent / "demo-devices"  # what start copies to var/
+    call_command("import_inventory", str(DEMO), stdout=StringIO())
+    outcomes = {}
+    for device in Device.objects.all():
+        assert device.backup_method == "local", device.name
+        result = DeviceBackupResult.objects.create(device=device, scheduled_for=datetime.now(UTC))
+        run_collection(result.pk)
+        result.refresh_from_db()
+        outcomes[device.name] = result.error or result.status
+    assert outcomes.pop("Branch-Router-01") == (
+        f"local: file not found: branch-router-01.cfg (in {DEMO.parent / 'demo-devices'})"
+    )
+    assert set(outcomes.values()) == {"success"}, outcomes
+    assert Device.objects.get(name="Branch-Router-01").backup_schedule.name == "Daily 2 AM"  # type: ignore[union-attr]
+
+
+def test_a_local_device_without_a_file_is_a_located_error(tmp_path: Path) -> None:
+    text = "devices:\n  - {name: Host-01, ip_address: 127.0.0.41, backup_method: local}\n"
+    with pytest.raises(CommandError, match=r"devices\[0\] \(Host-01\): backup_command: the "
+                                           r"local method needs the file to back up"):
+        run(tmp_path, text)
+    assert not Device.objects.exists()
 
 
 def test_collection_settings_refer_to_a_stored_credential_set_by_name(tmp_path: Path) -> None:
