@@ -47,7 +47,11 @@ if [ "$frontend" = 1 ]; then
        [ -n "$(find frontend/src frontend/index.html frontend/vite.config.* frontend/package.json \
                -newer frontend/dist/index.html -print -quit 2>/dev/null)" ]; then
       echo "bootstrap: building the front end"
-      (cd frontend && npm run build --silent >/dev/null)
+      log=$(mktemp)
+      if ! (cd frontend && npm run build --silent >"$log" 2>&1); then
+        echo "bootstrap: the front-end build failed:" >&2; cat "$log" >&2; rm -f "$log"; exit 1
+      fi
+      rm -f "$log"
     fi
   fi
 fi
