@@ -9,14 +9,17 @@ class DevicesConfig(AppConfig):
 
     def ready(self) -> None:
         # Schedules know nothing of devices: devices add `device_count` to schedule reads.
+        from devices import metrics
         from devices.access import can_change_devices
         from devices.selectors import annotate_visible_device_count
         from devices.worker import CollectionQueues
         from project.auth_api import register_user_capability
         from project.celery import app
+        from project.metrics import register_metrics
         from schedules.selectors import register_schedule_annotator
 
         register_schedule_annotator(annotate_visible_device_count)
         register_user_capability("can_change_devices", can_change_devices)
         # `celery worker --all-collection-queues` (the option is the Celery app's).
         app.steps["consumer"].add(CollectionQueues)
+        register_metrics(metrics.collect_metrics)

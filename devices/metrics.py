@@ -9,17 +9,20 @@ again from 0 (a new Redis) is a counter reset, which Prometheus' rate() already 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import redis
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Min
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from devices.choices import TERMINAL_RESULT_STATUSES
 from devices.choices import DeviceBackupResultStatusChoices as Status
 from devices.models import DeviceBackupResult
+from project.metrics import Scrape, broker_client, read_queue_depths
 
 logger = logging.getLogger(__name__)
 
@@ -231,3 +234,100 @@ def _estimated_final_rows() -> dict[str, int] | None:
             else DeviceBackupResult.objects.filter(status=status).count()
         )
     return rows
+
+
+# -- the families this app adds to /metrics (registered in DevicesConfig.ready) -------------
+def _read_database() -> tuple[dict[str, int], datetime | None, list[str]]:
+    from devices.worker import collection_queue_names
+
+    oldest = DeviceBackupResult.objects.filter(status=Status.QUEUED).aggregate(
+        oldest=Min("queued_at")
+    )["oldest"]
+    return result_rows_by_status(), oldest, collection_queue_names()
+
+
+def _read_redis() -> tuple[dict[str, int], Counters]:
+    client = _client()
+    counts = _integers(client.hgetall(TASKS_PUBLISHED_KEY), TASKS_PUBLISHED_KEY)
+    return counts, read_counters(client)
+
+
+def collect_metrics(scrape: Scrape) -> Iterable[Metric]:
+    """Result rows by status, the oldest queued result, tasks published per schedule, the
+    finished/lost/stale/notification counters and the depth of every collection queue.
+
+    `schedule` labels carry the schedule id, never its name (names are free text typed by
+    users); `devicevault_queue_depth` needs a Redis broker (absent with any other).
+    """
+    from devices.queues import DEFAULT_QUEUE
+
+    families: list[Metric] = []
+    database = scrape.read("database", _read_database)
+    if database is not None:
+        rows, oldest, queues = database
+        results = GaugeMetricFamily(
+            "devicevault_results",
+            "Backup result rows by status (final statuses estimated on large PostgreSQL tables).",
+            labels=["status"],
+        )
+        for status, count in rows.items():
+            results.add_metric([status], count)
+        families += [results, GaugeMetricFamily(
+            "devicevault_oldest_queued_result_age_seconds",
+            "Age of the oldest result still queued (0 when none is).",
+            value=0.0 if oldest is None else scrape.age(oldest),
+        )]
+    figures = scrape.read("redis", _read_redis)
+    if figures is not None:
+        published_counts, counters = figures
+        published = CounterMetricFamily(
+            "devicevault_tasks_published",
+            "device.collect tasks the beat and run-now published, by schedule id.",
+            labels=["schedule"],
+        )
+        for schedule_id in sorted(published_counts, key=lambda s: (len(s), s)):
+            published.add_metric([schedule_id], published_counts[schedule_id])
+        families += [published, *_counter_families(counters)]
+    client = broker_client()
+    if client is not None:  # a non-Redis broker: no queue depths
+        names = database[2] if database is not None else [DEFAULT_QUEUE]
+        depths = scrape.read("broker", lambda: read_queue_depths(client, names))
+        if depths is not None:
+            depth = GaugeMetricFamily(
+                "devicevault_queue_depth", "Messages waiting in a collection queue.",
+                labels=["queue"],
+            )
+            for name, size in depths.items():
+                depth.add_metric([name], size)
+            families.append(depth)
+    return families
+
+
+def _counter_families(counters: Counters) -> list[Metric]:
+    finished = CounterMetricFamily(
+        "devicevault_results_finished",
+        "Results that reached a final status (lost ones count as failed), by status.",
+        labels=["status"],
+    )
+    for status, count in counters.finished.items():
+        finished.add_metric([status], count)
+    sent = CounterMetricFamily(
+        "devicevault_notifications_sent",
+        "Notifications delivered, by channel kind.", labels=["kind"],
+    )
+    for kind in sorted(counters.notifications_sent):
+        sent.add_metric([kind], counters.notifications_sent[kind])
+    return [
+        finished,
+        CounterMetricFamily(
+            "devicevault_results_lost",
+            "Results failed as lost: still undelivered after collection.max_attempts.",
+            value=counters.lost,
+        ),
+        GaugeMetricFamily(
+            "devicevault_devices_stale",
+            "Devices the last staleness evaluation found stale (0 until one has run).",
+            value=counters.devices_stale,
+        ),
+        sent,
+    ]

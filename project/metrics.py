@@ -1,8 +1,10 @@
 """`GET /metrics`: Prometheus text format 0.0.4, read fresh from the database and Redis.
 
-Every scrape builds its figures anew (a collector per request, no process-global registry),
-so any web process answers the same, and the beat needs no HTTP server: it leaves its
-figures in Redis (devices.metrics), where workers and beats count too. Counts and ages only:
+The kit serves what the apps register (`register_metrics` in their AppConfig.ready: the
+devices' results, queues and counters in devices.metrics, the beat's lock and ticks in
+beat.metrics). Every scrape builds its figures anew (a collector per request, no
+process-global registry), so any web process answers the same, and the beat needs no HTTP
+server: it leaves its figures in Redis, where workers and beats count too. Counts and ages only:
 no device names or addresses. With `METRICS_TOKEN` set, a scrape must send
 `Authorization: Bearer <token>`.
 
@@ -29,122 +31,85 @@ import hmac
 import logging
 import math
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 import redis
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Min
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
-from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from beat.lock import LOCK_KEY, LockOwner
-from beat.models import SchedulerState
-from devices.choices import DeviceBackupResultStatusChoices as Status
-from devices.metrics import (
-    BEAT_METRICS_KEY,
-    TASKS_PUBLISHED_KEY,
-    Counters,
-    read_counters,
-    result_rows_by_status,
-)
-from devices.models import DeviceBackupResult
-from devices.queues import DEFAULT_QUEUE
-from devices.worker import collection_queue_names
 from project.redis_client import new_redis_client, redis_client
 
 logger = logging.getLogger(__name__)
 
 DB_STATEMENT_TIMEOUT = 5000  # milliseconds; a scrape must not queue up behind a slow database
 
-# Fields of the beat's hash (devices.metrics.record_fanout) exported as gauges.
-_FANOUT_GAUGES = (
-    ("lateness_seconds", "devicevault_last_fanout_lateness_seconds",
-     "Seconds between the last fan-out's occurrence and the moment it was published."),
-    ("duration_seconds", "devicevault_last_fanout_duration_seconds",
-     "Seconds the last fan-out took (rows and publishing)."),
-    ("devices", "devicevault_last_fanout_devices",
-     "Tasks published by the last fan-out."),
-    ("at", "devicevault_last_fanout_timestamp_seconds",
-     "Unix time of the last fan-out."),
-)
+COMPONENTS = ("database", "redis", "broker")
+T = TypeVar("T")
 
 
-@dataclass(frozen=True, kw_only=True)
-class DatabaseFigures:
-    """What one scrape reads from the database."""
+class Scrape:
+    """One scrape: its clock and which components answered (`devicevault_up`)."""
 
-    results: dict[str, int]
-    oldest_queued_at: datetime | None
-    last_tick: datetime | None
-    scheduler_running: bool | None
-    queues: list[str]
+    def __init__(self, now: float | None = None) -> None:
+        self.now = time.time() if now is None else now
+        self._up: dict[str, int] = {}
+
+    def read(self, component: str, read: Callable[[], T]) -> T | None:
+        """`read()`, or None (and the component down) when it raises: a down component is a
+        figure, never a 500. Database reads run under a statement timeout."""
+        try:
+            value = _with_statement_timeout(read) if component == "database" else read()
+        except Exception as exc:
+            logger.warning("metrics: %s unavailable: %s: %s", component, type(exc).__name__, exc)
+            self._up[component] = 0
+            return None
+        self._up.setdefault(component, 1)
+        return value
+
+    def age(self, moment: datetime | None) -> float:
+        """Seconds since `moment` (NaN for never)."""
+        return math.nan if moment is None else max(0.0, self.now - moment.timestamp())
+
+    def up(self) -> Metric:
+        up = GaugeMetricFamily(
+            "devicevault_up", "Whether this scrape could read the component (1) or not (0).",
+            labels=["component"],
+        )
+        for component in COMPONENTS:
+            if component in self._up:
+                up.add_metric([component], self._up[component])
+        return up
 
 
-@dataclass(frozen=True, kw_only=True)
-class RedisFigures:
-    """What one scrape reads from the application Redis (the lock and the beat's hashes)."""
-
-    lock_raw: str | None
-    lock_pttl_ms: int
-    fanout: dict[str, str]
-    published: dict[str, int]
-    counters: Counters
+MetricsSource = Callable[[Scrape], Iterable[Metric]]
+_sources: list[MetricsSource] = []
 
 
-def read_database() -> DatabaseFigures:
-    """Result rows by status (cheap reads only), the oldest queued result, the beat's state."""
+def register_metrics(source: MetricsSource) -> None:
+    """Add an app's families to every scrape (call it from the app's AppConfig.ready)."""
+    if source not in _sources:
+        _sources.append(source)
+
+
+def _with_statement_timeout(read: Callable[[], T]) -> T:
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL statement_timeout = %s", [DB_STATEMENT_TIMEOUT])
-        counts = result_rows_by_status()
-        oldest = DeviceBackupResult.objects.filter(status=Status.QUEUED).aggregate(
-            oldest=Min("queued_at")
-        )["oldest"]
-        state = SchedulerState.objects.filter(pk=1).values("last_tick", "is_running").first()
-        queues = collection_queue_names()
-    return DatabaseFigures(
-        results=counts,
-        oldest_queued_at=oldest,
-        last_tick=state["last_tick"] if state else None,
-        scheduler_running=bool(state["is_running"]) if state else None,
-        queues=queues,
-    )
+        return read()
 
 
-def _text(value: bytes | str) -> str:
+def text(value: bytes | str) -> str:
+    """A Redis reply as text."""
     return value.decode() if isinstance(value, bytes) else value
-
-
-def read_redis(client: redis.Redis) -> RedisFigures:
-    """The lock, its TTL, the beat's figures and the shared counters, in two round trips."""
-    pipe = client.pipeline(transaction=False)
-    pipe.get(LOCK_KEY)
-    pipe.pttl(LOCK_KEY)
-    pipe.hgetall(BEAT_METRICS_KEY)
-    pipe.hgetall(TASKS_PUBLISHED_KEY)
-    raw, pttl, fanout, published = pipe.execute()
-    counts: dict[str, int] = {}
-    for key, value in published.items():
-        try:
-            counts[_text(key)] = int(value)
-        except ValueError:
-            logger.warning("metrics: ignoring %s field %r", TASKS_PUBLISHED_KEY, key)
-    return RedisFigures(
-        lock_raw=_text(raw) if raw is not None else None,
-        lock_pttl_ms=int(pttl),
-        fanout={_text(k): _text(v) for k, v in fanout.items()},
-        published=counts,
-        counters=read_counters(client),
-    )
 
 
 _broker_clients: dict[str, redis.Redis] = {}
@@ -179,146 +144,15 @@ def read_queue_depths(client: redis.Redis, queues: Iterable[str]) -> dict[str, i
     return {name: sum(int(next(sizes)) for _ in steps) for name in names}
 
 
-def _float(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 class ScrapeCollector(Collector):
-    """Builds every DeviceVault metric family for one scrape."""
+    """Every registered app's families for one scrape, after `devicevault_up`."""
 
     def __init__(self, now: float | None = None) -> None:
-        self.now = time.time() if now is None else now
+        self.scrape = Scrape(now)
 
     def collect(self) -> Iterable[Metric]:
-        up = GaugeMetricFamily(
-            "devicevault_up", "Whether this scrape could read the component (1) or not (0).",
-            labels=["component"],
-        )
-        families: list[Metric] = [up]
-
-        db = self._attempt("database", read_database)
-        up.add_metric(["database"], 0 if db is None else 1)
-        if db is not None:
-            families += self._database_families(db)
-
-        app_redis = self._attempt("redis", lambda: read_redis(redis_client()))
-        up.add_metric(["redis"], 0 if app_redis is None else 1)
-        if app_redis is not None:
-            families += self._redis_families(app_redis)
-
-        client = broker_client()
-        if client is not None:  # a non-Redis broker: no queue depths (see the module doc)
-            queues = db.queues if db is not None else [DEFAULT_QUEUE]
-            depths = self._attempt("broker", lambda: read_queue_depths(client, queues))
-            up.add_metric(["broker"], 0 if depths is None else 1)
-            if depths is not None:
-                depth = GaugeMetricFamily(
-                    "devicevault_queue_depth", "Messages waiting in a collection queue.",
-                    labels=["queue"],
-                )
-                for name, size in depths.items():
-                    depth.add_metric([name], size)
-                families.append(depth)
-        return families
-
-    @staticmethod
-    def _attempt(component: str, read: Any) -> Any:
-        try:
-            return read()
-        except Exception as exc:  # a down component is a figure (up=0), never a 500
-            logger.warning("metrics: %s unavailable: %s: %s", component, type(exc).__name__, exc)
-            return None
-
-    def _age(self, moment: datetime | None) -> float:
-        return math.nan if moment is None else max(0.0, self.now - moment.timestamp())
-
-    def _database_families(self, db: DatabaseFigures) -> list[Metric]:
-        results = GaugeMetricFamily(
-            "devicevault_results",
-            "Backup result rows by status (final statuses estimated on large PostgreSQL tables).",
-            labels=["status"],
-        )
-        for status, count in db.results.items():
-            results.add_metric([status], count)
-        oldest = GaugeMetricFamily(
-            "devicevault_oldest_queued_result_age_seconds",
-            "Age of the oldest result still queued (0 when none is).",
-            value=0.0 if db.oldest_queued_at is None else self._age(db.oldest_queued_at),
-        )
-        tick = GaugeMetricFamily(
-            "devicevault_last_tick_age_seconds",
-            "Seconds since the leading beat last ticked (NaN: it never has).",
-            value=self._age(db.last_tick),
-        )
-        families: list[Metric] = [results, oldest, tick]
-        if db.scheduler_running is not None:
-            families.append(GaugeMetricFamily(
-                "devicevault_scheduler_running",
-                "SchedulerState.is_running: a leader said it runs and has not said it stopped.",
-                value=int(db.scheduler_running),
-            ))
-        return families
-
-    def _redis_families(self, figures: RedisFigures) -> list[Metric]:
-        owner = LockOwner.parse(figures.lock_raw, None) if figures.lock_raw else None
-        leader = GaugeMetricFamily(
-            "devicevault_scheduler_leader",
-            "1 when a beat holds the scheduler lock (its value names a host and PID), else 0.",
-            value=int(owner is not None and owner.pid > 0),
-        )
-        pttl = figures.lock_pttl_ms
-        ttl = GaugeMetricFamily(
-            "devicevault_lock_ttl_seconds",
-            "Seconds left on the scheduler lock: 0 when none is held, -1 when it has no expiry.",
-            value=0.0 if pttl == -2 else (-1.0 if pttl == -1 else pttl / 1000),
-        )
-        published = CounterMetricFamily(
-            "devicevault_tasks_published",
-            "device.collect tasks the beat and run-now published, by schedule id.",
-            labels=["schedule"],
-        )
-        for schedule_id in sorted(figures.published, key=lambda s: (len(s), s)):
-            published.add_metric([schedule_id], figures.published[schedule_id])
-        families: list[Metric] = [leader, ttl, published, *self._counter_families(figures)]
-        for field, name, documentation in _FANOUT_GAUGES:
-            value = _float(figures.fanout.get(field))
-            if value is not None:
-                families.append(GaugeMetricFamily(name, documentation, value=value))
-        return families
-
-    @staticmethod
-    def _counter_families(figures: RedisFigures) -> list[Metric]:
-        counters = figures.counters
-        finished = CounterMetricFamily(
-            "devicevault_results_finished",
-            "Results that reached a final status (lost ones count as failed), by status.",
-            labels=["status"],
-        )
-        for status, count in counters.finished.items():
-            finished.add_metric([status], count)
-        sent = CounterMetricFamily(
-            "devicevault_notifications_sent",
-            "Notifications delivered, by channel kind.", labels=["kind"],
-        )
-        for kind in sorted(counters.notifications_sent):
-            sent.add_metric([kind], counters.notifications_sent[kind])
-        return [
-            finished,
-            CounterMetricFamily(
-                "devicevault_results_lost",
-                "Results failed as lost: still undelivered after collection.max_attempts.",
-                value=counters.lost,
-            ),
-            GaugeMetricFamily(
-                "devicevault_devices_stale",
-                "Devices the last staleness evaluation found stale (0 until one has run).",
-                value=counters.devices_stale,
-            ),
-            sent,
-        ]
+        families = [family for source in _sources for family in source(self.scrape)]
+        return [self.scrape.up(), *families]
 
 
 def _authorized(request: HttpRequest) -> bool:
