@@ -37,7 +37,7 @@ const result: BackupResult = {
 function handler() {
   return stubFetch(({ url, method }) => {
     if (url.pathname === '/api/scheduled-backups/calendar/') {
-      const window: CalendarDays = {}
+      const window: Record<string, CalendarEntry[]> = {}
       const start = url.searchParams.get('start')!
       for (let i = 0; i < Number(url.searchParams.get('days')); i++) window[addDays(start, i)] = []
       window['2026-11-01'] = [{ ...base, results: { success: 2 } }]
@@ -45,7 +45,7 @@ function handler() {
       window['2026-11-04'] = [{ ...base, results: { missed_window: 2 } }]
       window['2026-11-05'] = [{ ...base, results: {} }]
       window['2026-11-20'] = [base] // the future: no results key
-      return { body: window }
+      return { body: window as CalendarDays }
     }
     if (url.pathname === '/api/scheduled-backups/history/') {
       return { body: { count: 1, next: null, previous: null, results: [result] } }

@@ -137,7 +137,7 @@ describe('DevicePage', () => {
     rows = [result(9, { manual: true, schedule: null as never, status: 'success' }), result(1)]
     await vi.waitFor(() => expect(wrapper.find('[data-test="backup-waiting"]').exists()).toBe(false), { timeout: 2000 })
     expect(wrapper.get('[data-result-id="9"]').attributes('data-status')).toBe('success')
-    expect(wrapper.get('[data-result-id="9"] [data-test="result-manual"]').exists()).toBe(true)
+    expect(wrapper.find('[data-result-id="9"] [data-test="result-manual"]').exists()).toBe(true)
     expect(document.body.textContent).toContain('Backup of core-rtr-1: success')
     wrapper.unmount()
   })
