@@ -1,13 +1,14 @@
 """Browser tests: the built Vue app against the real back end, in Debian's headless Chromium.
 
 pytest-django's live server serves the API and the SPA (frontend/dist through the static files
-handler); the database is seeded with `import_inventory` from frontend/e2e/fixtures/ and two
-users; then `frontend/e2e/run.mjs` (Node's test runner + playwright-core) drives Chromium
-through the scenarios and this test asserts its exit code, showing its report.
+handler); the database is seeded with `import_inventory` from frontend/e2e/fixtures/, two
+users and two nights of results (`_seed_history`); a real Celery worker (the `procs` fixture)
+collects "Back up now"; then `frontend/e2e/run.mjs` (Node's test runner + playwright-core)
+drives Chromium through the scenarios and this test asserts its exit code, showing its report.
 
 Needs: `frontend/dist` (scripts/bootstrap.sh --frontend, i.e. `npm ci && npm run build`),
 `frontend/node_modules/playwright-core` (npm ci) and Chromium (`apt-get install -y chromium`;
-another binary with CHROMIUM=/path). Screenshots of the three pages go to $SCREENSHOT_DIR when
+another binary with CHROMIUM=/path). Screenshots of the pages go to $SCREENSHOT_DIR when
 it is set (`SCREENSHOT_DIR=docs/screenshots` refreshes the README's), else to a temporary
 directory.
 """

@@ -454,7 +454,8 @@ describe('DeviceVault SPA in Chromium against the real API', () => {
 
     await page.goto(path)
     await expectText(fieldOf(page, 'schedule-select').locator('.q-field__native'), SCHEDULES.weekly.name)
-    assert.equal(await page.locator(sel('next-run')).count(), 5)
+    // The next runs are drawn a moment after the select shows the schedule.
+    await eventually(async () => assert.equal(await page.locator(sel('next-run')).count(), 5))
 
     await fieldOf(page, 'schedule-select').locator('[aria-label="Clear"]').click()
     await page.locator(sel('next-runs-empty')).waitFor({ state: 'visible' })
