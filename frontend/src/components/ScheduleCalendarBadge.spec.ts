@@ -132,6 +132,18 @@ describe('ScheduleCalendarBadge: the past', () => {
     wrapper.unmount()
   })
 
+  it('opens the badge menu from the keyboard (Enter on the focused badge)', async () => {
+    handler()
+    const { wrapper } = await mountPage(ScheduleCalendarPage, { now: NOW })
+    await settle()
+    const badge = badgeOn(wrapper, '2026-11-03') as unknown as { attributes: (n: string) => string; trigger: (e: string, o?: object) => Promise<void> }
+    expect(badge.attributes('tabindex')).toBe('0')
+    await badge.trigger('keyup', { keyCode: 13, key: 'Enter' })
+    await settle()
+    expect(inBody('[data-test="badge-results"]')).not.toBeNull()
+    wrapper.unmount()
+  })
+
   it('offers no "Run now" to a user without change rights', async () => {
     handler()
     const { wrapper } = await mountPage(ScheduleCalendarPage, { now: NOW }, VIEWER_SESSION)
