@@ -627,6 +627,10 @@ describe('DeviceVault SPA in Chromium against the real API', () => {
     await expectText(page.locator(sel('tab-configs')), 'Configurations (3)')
     const api = await apiGet(context, `/api/scheduled-backups/history/?device=${device.id}`)
     assert.deepEqual(api.results.map((r) => [r.manual, r.status]).slice(0, 1), [[true, 'success']])
+    if (cfg.screenshotDir) {
+      // The notifications fade out after a few seconds; the picture is better without them.
+      await page.locator('.q-notification').first().waitFor({ state: 'detached', timeout: 15_000 }).catch(() => {})
+    }
     await screenshot(cfg, page, 'device')
   })
 
