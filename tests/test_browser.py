@@ -1,13 +1,14 @@
 """Browser tests: the built Vue app against the real back end, in Debian's headless Chromium.
 
 pytest-django's live server serves the API and the SPA (frontend/dist through the static files
-handler); the database is seeded with `import_inventory` from frontend/e2e/fixtures/ and two
-users; then `frontend/e2e/run.mjs` (Node's test runner + playwright-core) drives Chromium
-through the scenarios and this test asserts its exit code, showing its report.
+handler); the database is seeded with `import_inventory` from frontend/e2e/fixtures/, two
+users and two nights of results (`_seed_history`); a real Celery worker (the `procs` fixture)
+collects "Back up now"; then `frontend/e2e/run.mjs` (Node's test runner + playwright-core)
+drives Chromium through the scenarios and this test asserts its exit code, showing its report.
 
 Needs: `frontend/dist` (scripts/bootstrap.sh --frontend, i.e. `npm ci && npm run build`),
 `frontend/node_modules/playwright-core` (npm ci) and Chromium (`apt-get install -y chromium`;
-another binary with CHROMIUM=/path). Screenshots of the three pages go to $SCREENSHOT_DIR when
+another binary with CHROMIUM=/path). Screenshots of the pages go to $SCREENSHOT_DIR when
 it is set (`SCREENSHOT_DIR=docs/screenshots` refreshes the README's), else to a temporary
 directory.
 """
@@ -90,12 +91,57 @@ def _seed() -> None:
     )
     other = User.objects.create_user(OTHER[0], password=OTHER[1])
     other.groups.add(Group.objects.get(name="branch-support"))
+    _seed_history()
+
+
+ROUTER_CONFIG = (
+    "hostname Core-Router-01\ninterface Gi0/1\n description uplink\nntp server {ntp}\nend\n"
+)
+
+
+def _seed_history() -> None:
+    """The past the pages show: the last two nights of "Daily 2 AM" (frontend/e2e/lib/fixture.mjs
+    HISTORY), two stored configurations of Core-Router-01 that differ in one line, and
+    Core-Router-01 collected by the test workers' `test` method (back up now)."""
+    from datetime import datetime, timedelta
+    from datetime import time as clock
+
+    from django.utils import timezone
+
+    from devices.backups import backup_store
+    from devices.models import BackupSchedule, Device, DeviceBackupResult
+    from devices.selectors import display_zone
+
+    zone = display_zone()
+    today = timezone.now().astimezone(zone).date()
+    daily = BackupSchedule.objects.get(name="Daily 2 AM")
+    r1 = Device.objects.get(name="Core-Router-01")
+    r2 = Device.objects.get(name="Core-Router-02")
+    Device.objects.filter(pk=r1.pk).update(backup_method="test")
+    plan = [  # (days ago, device, status, error, config)
+        (2, r1, "success", "", ROUTER_CONFIG.format(ntp="10.0.0.1")),
+        (2, r2, "success", "", None),
+        (1, r1, "success", "", ROUTER_CONFIG.format(ntp="127.0.0.1")),
+        (1, r2, "failed", "connection refused by 127.0.0.12:22", None),
+    ]
+    for days_ago, device, status, error, config in plan:
+        occurrence = datetime.combine(today - timedelta(days=days_ago), clock(2, 0), tzinfo=zone)
+        result = DeviceBackupResult.objects.create(
+            device=device, schedule=daily, schedule_name=daily.name, scheduled_for=occurrence,
+            status=status, error=error, attempts=1, started_at=occurrence + timedelta(seconds=1),
+            finished_at=occurrence + timedelta(seconds=4),
+        )
+        if config is not None:
+            backup_store(result=result, text=config)
 
 
 def test_spa_in_chromium(
-    browser_tools: dict[str, str], live_server: Any, redis_db: Any, tmp_path: Path
+    browser_tools: dict[str, str], live_server: Any, procs: Any, tmp_path: Path
 ) -> None:
     _seed()
+    # A real worker, so "Back up now" ends in a finished result (Core-Router-01: `test` method).
+    worker = procs.worker()
+    worker.wait_for(r"ready", timeout=60)
     screenshots = os.environ.get("SCREENSHOT_DIR") or str(tmp_path / "screenshots")
     env = {
         key: value
@@ -131,5 +177,7 @@ def test_spa_in_chromium(
     report = f"{result.stdout}\n{result.stderr}".strip()
     print(f"browser run: {time.monotonic() - started:.1f} s, exit {result.returncode}\n{report}")
     assert result.returncode == 0, f"browser scenarios failed (exit {result.returncode}):\n{report}"
-    for name in ("calendar", "devices", "device-edit"):
+    pages = ("calendar", "calendar-results", "devices", "device-edit", "device", "device-diff",
+             "results", "analytics")
+    for name in pages:
         assert (Path(screenshots) / f"{name}.png").is_file(), f"no {name}.png screenshot"

@@ -37,3 +37,18 @@ export const OTHER_VIEW = {
   notScheduled: {},
   canChange: false,
 }
+
+/**
+ * The past seeded by tests/test_browser.py (_seed_history): "Daily 2 AM" two nights ago (both
+ * routers succeeded) and last night (Core-Router-02 failed), and Core-Router-01's two stored
+ * configurations, which differ in the NTP server.
+ */
+export const HISTORY = {
+  lastNight: { daysAgo: 1, results: { success: 1, failed: 1 }, outcome: 'some_failed' },
+  nightBefore: { daysAgo: 2, results: { success: 2 }, outcome: 'succeeded' },
+  failedDevice: 'Core-Router-02',
+  error: 'connection refused by 127.0.0.12:22',
+  configDevice: 'Core-Router-01',
+  removed: 'ntp server 10.0.0.1',
+  added: 'ntp server 127.0.0.1',
+}

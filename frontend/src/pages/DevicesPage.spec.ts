@@ -113,7 +113,8 @@ describe('DevicesPage', () => {
     expect(wrapper.findAll('tbody tr')[3]!.text()).toContain('disabled') // the device's badge stays
     expect(wrapper.get('[data-test="devices-table"]').text()).toContain('Sydney DC')
     const links = wrapper.findAll('[data-test="device-link"]')
-    expect(links[0]!.attributes('href')).toBe('/devices/1/edit')
+    expect(links[0]!.attributes('href')).toBe('/devices/1')
+    expect(wrapper.findAll('[data-test="device-edit"]')[0]!.attributes('href')).toBe('/devices/1/edit')
     wrapper.unmount()
   })
 

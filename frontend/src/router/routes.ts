@@ -36,6 +36,13 @@ const routes: RouteRecordRaw[] = [
         meta: { title: 'Devices' },
       },
       {
+        path: 'devices/:id(\\d+)',
+        name: 'device',
+        component: () => import('../pages/DevicePage.vue'),
+        props: (route) => ({ id: Number(route.params.id) }),
+        meta: { title: 'Device' },
+      },
+      {
         path: 'devices/:id(\\d+)/edit',
         name: 'device-edit',
         component: () => import('../pages/DeviceEditPage.vue'),
@@ -47,6 +54,18 @@ const routes: RouteRecordRaw[] = [
         name: 'schedule-calendar',
         component: () => import('../pages/ScheduleCalendarPage.vue'),
         meta: { title: 'Schedule Calendar' },
+      },
+      {
+        path: 'results',
+        name: 'results',
+        component: () => import('../pages/ResultsPage.vue'),
+        meta: { title: 'Results' },
+      },
+      {
+        path: 'analytics',
+        name: 'analytics',
+        component: () => import('../pages/AnalyticsPage.vue'),
+        meta: { title: 'Analytics' },
       },
     ],
   },

@@ -12,6 +12,7 @@ const SORT_FIELDS: Record<string, SortField> = {
   name: 'name',
   ip_address: 'ip_address',
   next_backup: 'next_run_at',
+  last_backup: 'last_backup',
 }
 
 /** The API `ordering` for a QTable sort, or undefined (the API's default order) when unsorted. */

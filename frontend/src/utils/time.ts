@@ -159,3 +159,28 @@ export function formatInstant(iso: string, timeZone: string): string {
 export function formatMonthTitle(year: number, month: number): string {
   return `${MONTH_NAMES[month - 1]} ${year}`
 }
+
+/**
+ * The instant a local wall-clock `HH:MM` on `date` is in `timeZone`. In the autumn fold the
+ * first (earlier) instant; a time in the spring gap moves forward by the gap (as the
+ * scheduler fires it).
+ */
+export function zonedInstant(date: IsoDate, time: string, timeZone: string): Date {
+  const { year, month, day } = parseIsoDate(date)
+  const match = /^(\d{1,2}):(\d{2})$/.exec(time)
+  if (!match) throw new Error(`Not an HH:MM time: ${time}`)
+  const wall = Date.UTC(year, month - 1, day, Number(match[1]), Number(match[2]))
+  const offsetAt = (ms: number) => {
+    const p = zonedParts(new Date(ms), timeZone)
+    return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000
+  }
+  // Try the offsets in force a day either side; keep the earliest candidate that maps back.
+  const candidates = [offsetAt(wall - 86_400_000), offsetAt(wall + 86_400_000)]
+    .map((offset) => wall - offset)
+    .sort((a, b) => a - b)
+  for (const candidate of candidates) {
+    if (candidate + offsetAt(candidate) === wall) return new Date(candidate)
+  }
+  // In the gap: the wall time does not exist; shift by the offset before the gap.
+  return new Date(wall - offsetAt(wall - 86_400_000))
+}
