@@ -12,12 +12,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.apps import apps
 from django.db.models import Model, Q, QuerySet
 
 if TYPE_CHECKING:
     from devices.models import CredentialSet, DeviceGroup, DeviceQuerySet
 
 _M = TypeVar("_M", bound=Model)
+
+
+def _device_groups() -> QuerySet[DeviceGroup]:
+    # By name, not by import: devices.models uses this module (restrict, the credential-set
+    # rule), and the rule must not import the models back.
+    return apps.get_model("devices", "DeviceGroup").objects.all()  # type: ignore[no-any-return]
+
+
+def _groups_of(user: Any) -> QuerySet[DeviceGroup]:
+    """The device groups that allow one of `user`'s Django groups."""
+    return _device_groups().filter(user_groups__user=user)
 
 
 def _sees_everything(user: Any) -> bool | None:
@@ -29,12 +41,10 @@ def _sees_everything(user: Any) -> bool | None:
 
 def allowed_device_groups(user: Any) -> QuerySet[DeviceGroup]:
     """The device groups `user` may see (every group for a superuser, none for anonymous)."""
-    from devices.models import DeviceGroup
-
     everything = _sees_everything(user)
     if everything is None:
-        return DeviceGroup.objects.filter(user_groups__user=user).distinct()
-    return DeviceGroup.objects.all() if everything else DeviceGroup.objects.none()
+        return _groups_of(user).distinct()
+    return _device_groups() if everything else _device_groups().none()
 
 
 def restrict_devices(queryset: DeviceQuerySet, user: Any) -> DeviceQuerySet:
@@ -48,9 +58,7 @@ def restrict_through(queryset: QuerySet[_M], user: Any, *, device_group: str) ->
     "device__device_group") `user` may see; every row for a superuser, none for anonymous."""
     everything = _sees_everything(user)
     if everything is None:
-        from devices.models import DeviceGroup
-
-        allowed = DeviceGroup.objects.filter(user_groups__user=user).values("pk")
+        allowed = _groups_of(user).values("pk")
         return queryset.filter(**{f"{device_group}__in": allowed})
     return queryset if everything else queryset.none()
 
@@ -62,9 +70,7 @@ def restrict_credential_sets(
     `with_global`, also the global ones, which the user may pick for a device but not edit."""
     everything = _sees_everything(user)
     if everything is None:
-        from devices.models import DeviceGroup
-
-        allowed = DeviceGroup.objects.filter(user_groups__user=user).values("pk")
+        allowed = _groups_of(user).values("pk")
         scope = Q(device_group__in=allowed)
         if with_global:
             scope |= Q(device_group__isnull=True)
