@@ -48,7 +48,7 @@ class Occurrence:
 
 def scheduled_devices(schedule_id: int) -> QuerySet[Device]:
     """The devices an occurrence of the schedule backs up: enabled and assigned to it."""
-    return Device.objects.filter(backup_schedule_id=schedule_id, enabled=True)
+    return Device.objects.on_schedule(schedule_id)
 
 
 def create_results(

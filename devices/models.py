@@ -157,6 +157,11 @@ class DeviceQuerySet(models.QuerySet["Device"]):
 
         return restrict_devices(self, user)
 
+    def on_schedule(self, schedule: object) -> DeviceQuerySet:
+        """The devices an occurrence of `schedule` (a schedule, its id, or an OuterRef)
+        backs up: enabled and assigned to it."""
+        return self.filter(backup_schedule=schedule, enabled=True)
+
 
 class Device(models.Model):
     """A network device whose configuration is backed up on its `backup_schedule`."""

@@ -39,6 +39,11 @@ def display_zone() -> ZoneInfo:
     return ZoneInfo(settings.DEVICEVAULT.display_timezone)
 
 
+def display_today() -> date:
+    """Today's date in the display timezone."""
+    return timezone.now().astimezone(display_zone()).date()
+
+
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     """The first instant of a local calendar day, as an aware datetime in `zone`.
 
@@ -57,7 +62,7 @@ def annotate_visible_device_count(
     """Add `device_count`: the schedule's enabled devices that `user` may see (a subquery)."""
     counts = (
         Device.objects.restrict(user)
-        .filter(backup_schedule=OuterRef("pk"), enabled=True)
+        .on_schedule(OuterRef("pk"))
         .order_by()
         .values("backup_schedule")
         .annotate(n=Count("pk"))

@@ -138,7 +138,7 @@ def schedule_run_now(*, schedule: BackupSchedule, devices: DeviceQuerySet) -> in
     test). The result rows are committed and the `device.collect` messages are in the broker
     when this returns; returns how many messages were published. Broker errors propagate.
     """
-    targets = devices.filter(backup_schedule=schedule, enabled=True)
+    targets = devices.on_schedule(schedule)
     if targets.query.is_empty():
         return 0
     occurrence = Occurrence(schedule_id=schedule.pk, scheduled_for=timezone.now(), manual=True)

@@ -82,10 +82,6 @@ class Config:
     redis_configured: bool
     database_url: str | None
 
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.display_timezone)
-
 
 # section: {key: (type, minimum, maximum)}; str keys take a tuple of allowed values instead.
 _SECTION_KEYS: dict[str, dict[str, tuple[type, Any, Any]]] = {

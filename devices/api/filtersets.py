@@ -19,7 +19,7 @@ from devices.analytics import GROUP_BY as ANALYTICS_GROUP_BY
 from devices.choices import DeviceBackupResultStatusChoices
 from devices.models import Device
 from devices.outcomes import BACKUP_STATUS_FILTERS, filter_backup_status, stale_periods
-from devices.selectors import HistoryFilters, display_zone, local_midnight
+from devices.selectors import HistoryFilters, display_today, display_zone, local_midnight
 from project.api import MAX_ID, QueryBooleanField, QueryIdField, QueryIntegerField
 
 NONE = "none"
@@ -283,7 +283,7 @@ class AnalyticsQuery(serializers.Serializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        end = attrs.get("end") or timezone.now().astimezone(display_zone()).date()
+        end = attrs.get("end") or display_today()
         start = attrs.get("start") or end - timedelta(days=ANALYTICS_DEFAULT_DAYS - 1)
         for name, day in (("start", start), ("end", end)):
             if not CALENDAR_FIRST_START <= day <= CALENDAR_LAST_START:

@@ -15,7 +15,6 @@ import redis
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -60,7 +59,7 @@ from devices.selectors import (
     Calendar,
     CalendarTooLarge,
     calendar_for_user,
-    display_zone,
+    display_today,
     history_for_user,
 )
 from devices.services import (
@@ -206,7 +205,7 @@ class CalendarView(ApiViewMixin, APIView):
         responses={200: OpenApiResponse(response=Calendar, description="Date -> entries")},
     )
     def get(self, request: Request) -> Response:
-        start = self.params.get("start") or timezone.now().astimezone(display_zone()).date()
+        start = self.params.get("start") or display_today()
         try:
             calendar = calendar_for_user(
                 user=request.user, start=start, days=self.params["days"]
