@@ -212,12 +212,15 @@ class DeviceAdmin(GroupScopedAdmin):
             self.message_user(request, "None of the selected devices offered a new SSH host key.",
                               messages.WARNING)
 
-    @admin.display(description="Next backup", ordering="backup_schedule__next_run_at")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).with_next_backup()  # type: ignore[attr-defined,no-any-return]
+
+    @admin.display(description="Next backup", ordering="next_backup")
     def next_backup(self, obj: Device) -> str:
-        schedule = obj.backup_schedule
-        if not obj.enabled or schedule is None or schedule.next_run_at is None:
+        when = getattr(obj, "next_backup", None)  # DeviceQuerySet.with_next_backup
+        if when is None:
             return "Not scheduled"
-        return timezone.localtime(schedule.next_run_at).strftime("%Y-%m-%d %H:%M %Z")
+        return timezone.localtime(when).strftime("%Y-%m-%d %H:%M %Z")
 
 
 @admin.register(DeviceBackupResult)

@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils.text import slugify
 
 from devices.choices import (
@@ -156,6 +156,16 @@ class DeviceQuerySet(models.QuerySet["Device"]):
         from devices.access import restrict_devices
 
         return restrict_devices(self, user)
+
+    def with_next_backup(self) -> DeviceQuerySet:
+        """Annotate `next_backup`: when the device is next backed up, its schedule's cached
+        next run, or null when it will not be (no schedule, a disabled schedule or a disabled
+        device: "Not scheduled" everywhere)."""
+        return self.annotate(next_backup=Case(
+            When(enabled=True, backup_schedule__enabled=True,
+                 then=F("backup_schedule__next_run_at")),
+            default=Value(None), output_field=models.DateTimeField(),
+        ))
 
     def on_schedule(self, schedule: object) -> DeviceQuerySet:
         """The devices an occurrence of `schedule` (a schedule, its id, or an OuterRef)

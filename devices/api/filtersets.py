@@ -10,7 +10,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, DateTimeField, F, Q, QuerySet, Value, When
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -50,13 +50,6 @@ class IdOrNoneField(QueryIdField):
 
 # -- devices -------------------------------------------------------------------------------
 
-# A device's next backup: its schedule's next run, or nothing when the device is disabled
-# (a disabled device is not collected, and the pages say "Not scheduled").
-NEXT_BACKUP = Case(
-    When(enabled=True, then=F("backup_schedule__next_run_at")),
-    default=Value(None), output_field=DateTimeField(),
-)
-
 DEVICE_ORDERINGS = {
     "name": (F("name").asc(), F("id").asc()),
     "-name": (F("name").desc(), F("id").desc()),
@@ -64,8 +57,10 @@ DEVICE_ORDERINGS = {
     "-ip_address": (F("ip_address").desc(), F("name").desc(), F("id").desc()),
     # Devices that will not be backed up (no schedule, a disabled schedule or a disabled
     # device) come last either way.
-    "next_run_at": (NEXT_BACKUP.asc(nulls_last=True), F("name").asc(), F("id").asc()),
-    "-next_run_at": (NEXT_BACKUP.desc(nulls_last=True), F("name").asc(), F("id").asc()),
+    # The next backup (DeviceQuerySet.with_next_backup): devices that will not be backed up
+    # come last either way.
+    "next_run_at": (F("next_backup").asc(nulls_last=True), F("name").asc(), F("id").asc()),
+    "-next_run_at": (F("next_backup").desc(nulls_last=True), F("name").asc(), F("id").asc()),
     # The occurrence of the last backup (devices.outcomes.with_outcomes); never backed up last.
     "last_backup": (
         F("last_scheduled_for").asc(nulls_last=True), F("name").asc(), F("id").asc()

@@ -55,6 +55,11 @@ class DeviceSerializer(serializers.ModelSerializer):
     device_group = NamedRefSerializer(read_only=True, allow_null=True)
     collection_group = NamedRefSerializer(read_only=True, allow_null=True)
     backup_schedule = NestedBackupScheduleSerializer(read_only=True, allow_null=True)
+    next_backup = UtcDateTimeField(
+        read_only=True, allow_null=True,
+        help_text="When the device is next backed up; null: not scheduled (no schedule, a "
+        "disabled schedule or a disabled device)",
+    )
     last_backup = serializers.SerializerMethodField()
     stale = serializers.SerializerMethodField()
     ssh_host_key_fingerprint = serializers.SerializerMethodField(
@@ -66,7 +71,7 @@ class DeviceSerializer(serializers.ModelSerializer):
         model = Device
         fields = [
             "id", "name", "ip_address", "enabled", "device_group", "collection_group",
-            "backup_schedule", "last_backup", "stale", "ssh_host_key_fingerprint",
+            "backup_schedule", "next_backup", "last_backup", "stale", "ssh_host_key_fingerprint",
         ]
         read_only_fields = fields
 

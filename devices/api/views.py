@@ -131,7 +131,9 @@ class DeviceViewSet(
         return DeviceFilterSet if self.action == "list" else NoQueryParams
 
     def get_queryset(self) -> QuerySet[Device]:
-        queryset: QuerySet[Device] = with_outcomes(self.visible_devices()).select_related(
+        queryset: QuerySet[Device] = with_outcomes(
+            self.visible_devices().with_next_backup()
+        ).select_related(
             "backup_schedule", "device_group", "collection_group"
         )
         if self.action == "list":

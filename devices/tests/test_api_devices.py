@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 LIST = "/api/devices/"
 DEVICE_FIELDS = {
     "id", "name", "ip_address", "enabled", "device_group", "collection_group", "backup_schedule",
-    "last_backup", "stale", "ssh_host_key_fingerprint",
+    "next_backup", "last_backup", "stale", "ssh_host_key_fingerprint",
 }
 NESTED_SCHEDULE_FIELDS = {
     "id", "name", "schedule_type", "hour", "minute", "day_of_week", "day_of_month",
@@ -377,3 +377,22 @@ def test_next_run_ordering_puts_a_disabled_device_with_the_unscheduled_ones(
     for ordering in ("next_run_at", "-next_run_at"):
         ordered = names(client.get(f"{LIST}?ordering={ordering}"))
         assert set(ordered[-2:]) == {"Core-Router-01", "Lab-01"}, ordering
+
+
+def test_next_backup_is_the_schedule_next_run_unless_device_or_schedule_is_disabled(
+    fleet: dict[str, Any], api_client: Any
+) -> None:
+    from schedules.models import BackupSchedule
+
+    client = api_client(fleet["users"]["superuser"])
+    rows = {r["name"]: r for r in client.get(LIST).json()["results"]}
+    assert rows["Core-Router-01"]["next_backup"] == rows["Core-Router-01"]["backup_schedule"][
+        "next_run_at"
+    ] is not None
+    assert rows["Lab-01"]["next_backup"] is None  # no schedule
+    Device.objects.filter(pk=fleet["devices"]["core1"].pk).update(enabled=False)
+    BackupSchedule.objects.filter(pk=fleet["schedules"]["weekly"].pk).update(enabled=False)
+    rows = {r["name"]: r for r in client.get(LIST).json()["results"]}
+    assert rows["Core-Router-01"]["next_backup"] is None  # a disabled device
+    assert rows["Core-Router-02"]["next_backup"] is None  # a disabled schedule
+    assert rows["Branch-Switch-01"]["next_backup"] is not None

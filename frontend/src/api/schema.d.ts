@@ -554,6 +554,11 @@ export interface components {
             readonly device_group: components["schemas"]["NamedRef"] | null;
             readonly collection_group: components["schemas"]["NamedRef"] | null;
             readonly backup_schedule: components["schemas"]["NestedBackupSchedule"] | null;
+            /**
+             * Format: date-time
+             * @description When the device is next backed up; null: not scheduled (no schedule, a disabled schedule or a disabled device)
+             */
+            readonly next_backup: string | null;
             readonly last_backup: components["schemas"]["LastBackup"] | null;
             readonly stale: boolean;
             /** @description SHA256 fingerprint (as ssh-keygen -l prints it) of the trusted SSH host key; null until one is trusted */

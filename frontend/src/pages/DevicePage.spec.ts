@@ -17,6 +17,7 @@ const device: Device = {
     id: 3, name: 'Nightly', schedule_type: 'daily', hour: 2, minute: 0, day_of_week: null, day_of_month: null,
     cron_expression: '', enabled: true, next_run_at: '2026-11-10T15:00:00Z', last_run_at: null,
   },
+  next_backup: '2026-11-10T15:00:00Z',
   last_backup: { status: 'failed', scheduled_for: '2026-11-09T15:00:00Z', finished_at: '2026-11-09T15:00:05Z', error: 'timeout' },
   stale: true,
   ssh_host_key_fingerprint: 'SHA256:abc',

@@ -33,6 +33,7 @@ const devices: Device[] = [
     device_group: { id: 1, name: 'Core' },
     collection_group: { id: 2, name: 'Sydney DC' },
     backup_schedule: schedule,
+    next_backup: schedule.next_run_at, // the API's: enabled device on an enabled schedule
     ...noHistory,
   },
   {
@@ -43,6 +44,7 @@ const devices: Device[] = [
     device_group: null,
     collection_group: null,
     backup_schedule: null,
+    next_backup: null,
     ...noHistory,
   },
   {
@@ -53,6 +55,7 @@ const devices: Device[] = [
     device_group: null,
     collection_group: null,
     backup_schedule: { ...schedule, id: 6, name: 'Paused', enabled: false },
+    next_backup: null,
     ...noHistory,
   },
   {
@@ -64,6 +67,7 @@ const devices: Device[] = [
     device_group: null,
     collection_group: null,
     backup_schedule: schedule,
+    next_backup: null,
     ...noHistory,
   },
 ]

@@ -7,7 +7,7 @@ import DevicesPage from './DevicesPage.vue'
 
 const base: Omit<Device, 'id' | 'name' | 'last_backup' | 'stale'> = {
   ip_address: '127.0.0.1', enabled: true, device_group: null, collection_group: null, backup_schedule: null,
-  ssh_host_key_fingerprint: null,
+  next_backup: null, ssh_host_key_fingerprint: null,
 }
 
 const devices: Device[] = [

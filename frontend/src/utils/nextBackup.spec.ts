@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import { deviceNextRunAt, formatNextBackup } from './nextBackup'
+import { formatNextBackup } from './nextBackup'
 
 const SYDNEY = 'Australia/Sydney'
 
@@ -80,23 +80,5 @@ describe('formatNextBackup', () => {
   it('says "Due now" for a time already passed', () => {
     expect(formatNextBackup('2026-11-09T22:59:00Z', now, SYDNEY)).toBe('Due now')
     expect(formatNextBackup(now.toISOString(), now, SYDNEY)).toBe('Due now')
-  })
-})
-
-describe('deviceNextRunAt', () => {
-  const schedule = { enabled: true, next_run_at: '2026-11-10T15:00:00Z' }
-
-  it("is the schedule's next run for an enabled device on an enabled schedule", () => {
-    expect(deviceNextRunAt({ enabled: true, backup_schedule: schedule })).toBe('2026-11-10T15:00:00Z')
-  })
-
-  it('is null without a schedule, with a disabled schedule or for a disabled device', () => {
-    expect(deviceNextRunAt({ enabled: true, backup_schedule: null })).toBeNull()
-    expect(deviceNextRunAt({ enabled: true, backup_schedule: { ...schedule, enabled: false } })).toBeNull()
-    // A disabled device is not collected, so it is "Not scheduled" even on an enabled schedule.
-    expect(deviceNextRunAt({ enabled: false, backup_schedule: schedule })).toBeNull()
-    expect(formatNextBackup(deviceNextRunAt({ enabled: false, backup_schedule: schedule }), new Date(), 'UTC')).toBe(
-      'Not scheduled',
-    )
   })
 })

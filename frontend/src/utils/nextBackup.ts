@@ -12,23 +12,6 @@ export const RELATIVE_LIMIT_MS = 6 * HOUR_MS
 /** Dates further ahead than this carry their year ("Mon 3 Feb 2031 at 02:00"). */
 const SHOW_YEAR_AFTER_DAYS = 180
 
-/** What `deviceNextRunAt` reads of a device (the API's `Device` has it). */
-export interface DeviceRunState {
-  enabled: boolean
-  backup_schedule: { enabled: boolean; next_run_at: string | null } | null
-}
-
-/**
- * When the device's next scheduled backup runs, or null when none will: no schedule, a
- * disabled schedule, or a disabled device (the scheduler does not collect it, whatever its
- * schedule's `next_run_at` says; the back end and admin call it "Not scheduled" too).
- */
-export function deviceNextRunAt(device: DeviceRunState): string | null {
-  const schedule = device.backup_schedule
-  if (!device.enabled || !schedule || !schedule.enabled) return null
-  return schedule.next_run_at
-}
-
 function plural(count: number, unit: string): string {
   return `${count} ${unit}${count === 1 ? '' : 's'}`
 }
@@ -37,7 +20,7 @@ function plural(count: number, unit: string): string {
  * Wording for the "Next Scheduled Backup" column.
  *
  * - `null` (no schedule, disabled schedule, disabled device or nothing planned; see
- *   `deviceNextRunAt`) → "Not scheduled"
+ *   the API's `next_backup`) → "Not scheduled"
  * - already due (the scheduler has not picked it up yet) → "Due now"
  * - same local day, under 1 hour → "In 25 minutes" (rounded, at least 1)
  * - same local day, under 6 hours → "In 3 hours" (rounded down)
