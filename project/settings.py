@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
@@ -58,17 +59,22 @@ def _secret_key() -> str:
         if problem:
             _environment_error("DJANGO_SECRET_KEY", f"{problem}; make one with {MAKE_SECRET_KEY}")
         return key
-    # Embedded default: a key generated once per installation and kept under var/, created
-    # readable by its owner only (never world-readable, not even for a moment).
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        import secrets
+    # Embedded default: a key generated once per installation and kept under var/.
+    import secrets
 
-        tmp = path.with_name(f".secret_key.{os.getpid()}")
+    return _embedded_secret(VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
+
+
+def _embedded_secret(path: Path, make: Callable[[], str]) -> str:
+    """The secret kept in `path`, made with `make()` the first time: created readable by its
+    owner only (never world-readable, not even for a moment) and whole or not at all, so
+    processes that start together agree on it."""
+    if not path.exists():
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
         with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
-            file.write(secrets.token_urlsafe(50))
+            file.write(make() + "\n")
         try:
-            os.link(tmp, path)  # whole file or nothing; another process may have made it first
+            os.link(tmp, path)  # fails when another process made it first: use theirs
         except FileExistsError:
             pass
         finally:
@@ -348,17 +354,8 @@ def _credentials_keys() -> list[str]:
     raw = os.environ.get("DEVICEVAULT_CREDENTIALS_KEY", "").strip()
     if not raw:
         path = VAR_DIR / "credentials_key"
-        if not path.exists():
-            tmp = path.with_name(f".credentials_key.{os.getpid()}")
-            tmp.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode() + "\n")
-            tmp.chmod(0o600)
-            try:
-                os.link(tmp, path)  # fails when another process made it first: use theirs
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink()
-        raw, name = path.read_text().strip(), str(path)
+        raw = _embedded_secret(path, lambda: base64.urlsafe_b64encode(os.urandom(32)).decode())
+        name = str(path)
     keys = [k.strip() for k in raw.split(",") if k.strip()]
     for key in keys:
         try:

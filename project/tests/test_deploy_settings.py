@@ -132,3 +132,19 @@ def test_bad_tls_settings_stop_with_one_line_naming_the_variable(
     assert done.returncode == 2
     [line] = [line for line in done.stderr.splitlines() if line.strip()]
     assert line.startswith(f"configuration error: environment: {name}: ")
+
+
+def test_embedded_secret_files_are_created_readable_by_their_owner_only(tmp_path: Path) -> None:
+    # With a permissive umask, and with chmod doing nothing, a file that was first written
+    # and then chmod-ed would be left world-readable: the mode must be set at creation.
+    code = (
+        "import os, pathlib; os.umask(0); pathlib.Path.chmod = lambda self, mode: None; "
+        "import django; os.environ['DJANGO_SETTINGS_MODULE'] = 'project.settings'; "
+        "django.setup()"
+    )
+    answer = run([sys.executable, "-c", code], {}, tmp_path)
+    assert answer.returncode == 0, answer.stderr
+    for name in ("secret_key", "credentials_key"):
+        mode = (tmp_path / name).stat().st_mode & 0o777
+        assert mode == 0o600, f"{name}: {oct(mode)}"
+    assert not list(tmp_path.glob(".*_key.*"))  # no temporary file left behind
