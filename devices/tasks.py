@@ -133,6 +133,7 @@ def run_collection(result_id: int, *, attempt: int | None = None) -> str:
     ).get(pk=result_id)
     device = result.device
     collected: Collected | None = None
+    status: str
     try:
         collector = collector_for(device)
         collected = collect_with_retries(
@@ -145,9 +146,8 @@ def run_collection(result_id: int, *, attempt: int | None = None) -> str:
         status, error = Status.FAILED, f"{type(exc).__name__}: {exc}"
     else:
         status, error = Status.SUCCESS, ""
-    backup_id = None
     try:
-        backup_id = _record_outcome(result, attempt, status, error, collected)
+        backup_id, status, error = _record_outcome(result, attempt, status, error, collected)
     except _Superseded:
         logger.warning("result=%s was delivered again meanwhile; outcome %s of attempt %s "
                        "not recorded", result_id, status, attempt)
@@ -169,8 +169,9 @@ def _this_attempt(result_id: int, attempt: int | None) -> Any:
 def _record_outcome(
     result: DeviceBackupResult, attempt: int | None, status: str, error: str,
     collected: Collected | None,
-) -> int | None:
-    """Store the configuration and end the row in one transaction. The database may be
+) -> tuple[int | None, str, str]:
+    """Store the configuration and end the row in one transaction; returns the backup id
+    and the outcome recorded. The database may be
     briefly away (a restart): keep trying for FINISH_RETRY_FOR seconds, since the device
     was collected and a redelivery would collect it again."""
     deadline = time.monotonic() + FINISH_RETRY_FOR
@@ -192,7 +193,7 @@ def _record_outcome(
 def _store_and_finish(
     result: DeviceBackupResult, attempt: int | None, status: str, error: str,
     collected: Collected | None,
-) -> int | None:
+) -> tuple[int | None, str, str]:
     try:
         with transaction.atomic():
             backup_id = None
@@ -200,16 +201,16 @@ def _store_and_finish(
                 backup_id = backup_store(result=result, text=collected.text).pk
             if not _finish(result.pk, status, error, attempt):
                 raise _Superseded
-            return backup_id
+            return backup_id, status, error
     except (_Superseded, *INFRASTRUCTURE_ERRORS):
         raise
     except Exception as exc:  # the configuration could not be stored: the row must still end
         logger.exception("storing the backup failed: device=%s result=%s",
                          result.device_id, result.pk)
-        if not _finish(result.pk, Status.FAILED,
-                       f"could not store the configuration: {exc}", attempt):
+        error = f"could not store the configuration: {exc}"
+        if not _finish(result.pk, Status.FAILED, error, attempt):
             raise _Superseded from None
-        return None
+        return None, Status.FAILED, error
 
 
 def _finish(result_id: int, status: str, error: str, attempt: int | None = None) -> bool:

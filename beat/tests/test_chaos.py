@@ -1,29 +1,48 @@
-"""Chaos: SIGKILL the beat at random moments of a 2,000-device fan-out, again and again.
+"""Chaos, with real beats, workers, Redis and PostgreSQL.
 
-Afterwards every device has exactly one result row for the occurrence and was collected
-exactly once by the real worker, however many messages the crashes duplicated.
+1. SIGKILL the beat at random moments of a 2,000-device fan-out, again and again: afterwards
+   every device has exactly one result row for the occurrence and was collected exactly once
+   by the real worker, however many messages the crashes duplicated.
+2. A 2,000-device fleet in 4 collection groups on a per-minute schedule, while a driver
+   kills beats and worker children, deletes the lock key, stops the leader past its TTL and
+   restarts a private Redis (append-only) and a private PostgreSQL: every device-occurrence
+   of the window ends with one `success` result and one collection (a collection whose
+   process the test killed before it could record its outcome is repeated, necessarily),
+   and no group ever has two collections at once.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import psycopg2
 import pytest
+import yaml
 
+from beat.lock import LOCK_KEY
 from beat.models import SchedulerState
 from devices.models import CollectionGroup, DeviceBackupResult
 from schedules.models import BackupSchedule
-from schedules.services import schedule_create
+from schedules.services import SCHEDULES_VERSION_KEY, schedule_create
 from tests.support.fleet import make_devices
+from tests.support.private_services import PrivatePostgres, PrivateRedis
+from tests.support.processes import ROOT, Processes
 from tests.support.worker_app import COLLECTED_KEY
 
-pytestmark = [pytest.mark.processes, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.processes, pytest.mark.timeout(600)]
 
 DEVICES = 2000
 KILLS = 12
@@ -101,3 +120,226 @@ def test_sigkill_at_random_moments_of_fan_out_ends_with_each_device_collected_on
     collected = Counter(int(x) for x in redis_db.lrange(COLLECTED_KEY, 0, -1))
     assert sorted(collected) == sorted(ids)
     assert set(collected.values()) == {1}, "a device was collected twice"
+
+
+# -- a fleet under every fault at once (issue 13) ---------------------------------------------
+
+FLEET = int(os.environ.get("CHAOS_DEVICES", "2000"))
+GROUPS = 4
+FAULT_SECONDS = float(os.environ.get("CHAOS_FAULT_SECONDS", "100"))
+SETTLE_SECONDS = 240
+LOCK_TTL = 6  # seconds
+COLLECTION = {"time_limit_seconds": 5, "requeue_after_seconds": 45, "max_attempts": 20}
+
+SETUP = """
+import sys
+import django
+django.setup()
+from devices.models import CollectionGroup
+from schedules.services import SCHEDULES_VERSION_KEY, schedule_create
+from tests.support.fleet import make_devices
+from tests.support.private_services import PrivatePostgres, PrivateRedis
+from tests.support.processes import ROOT, Processes
+schedule = schedule_create(name="every minute", schedule_type="cron", cron_expression="* * * * *")
+devices, groups = int(sys.argv[1]), int(sys.argv[2])
+for g in range(groups):
+    group = CollectionGroup.objects.create(name=f"chaos-{g}", concurrency_limit=1)
+    make_devices(devices // groups, schedule=schedule, group=group, prefix=f"g{g}")
+print(schedule.pk)
+"""
+
+
+class Fleet:
+    """The private services, the processes and the SQL the driver needs."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp = tmp_path
+        self.redis = PrivateRedis(tmp_path / "redis")
+        self.pg = PrivatePostgres()
+        self.collect_log = tmp_path / "collections.log"
+        config = tmp_path / "config.yaml"
+        config.write_text(yaml.safe_dump({
+            "display_timezone": "Australia/Sydney",
+            "scheduler": {"enabled": True, "restart_window_minutes": 120,
+                          "lock_ttl_seconds": LOCK_TTL},
+            "collection": COLLECTION,
+        }))
+        self.env = {
+            **os.environ, "DATABASE_URL": self.pg.url(), "REDIS_URL": self.redis.url,
+            "DEVICEVAULT_CONFIG": str(config), "DEVICEVAULT_VAR_DIR": str(tmp_path / "var"),
+            "PYTHONUNBUFFERED": "1", "C_FORCE_ROOT": "1", "DJANGO_SETTINGS_MODULE":
+            "project.settings", "TEST_COLLECT_LOG": str(self.collect_log),
+            "TEST_COLLECT_SECONDS": "0.005",
+        }
+        for name in ("CELERY_BROKER_URL", "DEVICEVAULT_DISPLAY_TIMEZONE"):
+            self.env.pop(name, None)
+        self.procs = Processes(self.env, tmp_path)
+        self.killed: set[int] = set()
+
+    def prepare(self) -> None:
+        with psycopg2.connect(self.pg.url("postgres")) as conn:
+            conn.autocommit = True
+            conn.cursor().execute("CREATE DATABASE devicevault")
+        run = {"cwd": ROOT, "env": self.env, "check": True, "capture_output": True}
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], **run)  # type: ignore[call-overload]
+        subprocess.run([sys.executable, "-c", SETUP, str(FLEET), str(GROUPS)], **run)  # type: ignore[call-overload]
+
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with closing(psycopg2.connect(self.pg.url(), connect_timeout=3)) as conn:
+                    cur = conn.cursor()
+                    cur.execute(sql, params)
+                    return list(cur.fetchall())
+            except psycopg2.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def client(self) -> Any:
+        import redis
+
+        return redis.Redis.from_url(self.redis.url, socket_timeout=3)
+
+    def leader_pid(self) -> int | None:
+        try:
+            raw = self.client().get(LOCK_KEY)
+        except Exception:  # noqa: BLE001 - Redis may be restarting
+            return None
+        return int(json.loads(raw)["pid"]) if raw else None
+
+    def stop(self) -> None:
+        self.procs.stop_all()
+        self.redis.stop()
+        self.pg.stop()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(x) for x in fh.read().split()]
+    except OSError:
+        return []
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Iterator[Fleet]:
+    fleet = Fleet(tmp_path)
+    try:
+        fleet.prepare()
+        yield fleet
+    finally:
+        fleet.stop()
+
+
+def test_a_fleet_under_random_faults_gets_every_occurrence_collected_once_and_serially(
+    fleet: Fleet,
+) -> None:
+    rng = random.Random(int(os.environ.get("CHAOS_SEED", "13")))
+    workers = [fleet.procs.worker(concurrency=2) for _ in range(2)]
+    for worker in workers:
+        worker.wait_for(r"ready", timeout=60)
+    beats = [fleet.procs.beat() for _ in range(2)]
+    deadline = time.monotonic() + 60
+    while fleet.leader_pid() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    window_start = datetime.now(UTC)
+
+    faults = ["kill_beat", "kill_worker_child", "delete_lock", "stop_leader",
+              "restart_redis", "restart_postgres"]
+    plan = faults * 2 + [rng.choice(faults) for _ in range(6)]
+    rng.shuffle(plan)
+    done: Counter[str] = Counter()
+    end = time.monotonic() + FAULT_SECONDS
+    for fault in plan:
+        if time.monotonic() >= end:
+            break
+        time.sleep(rng.uniform(2, 2 * FAULT_SECONDS / len(plan)))
+        beats = [b if b.popen.poll() is None else fleet.procs.beat() for b in beats]
+        if fault == "kill_beat":
+            victim = rng.choice(beats)
+            fleet.killed.add(victim.pid)
+            victim.signal(signal.SIGKILL)
+            victim.wait(10)
+            beats[beats.index(victim)] = fleet.procs.beat()
+        elif fault == "kill_worker_child":
+            children = [c for w in workers for c in _children(w.pid)]
+            if not children:
+                continue
+            child = rng.choice(children)
+            fleet.killed.add(child)
+            os.kill(child, signal.SIGKILL)
+        elif fault == "delete_lock":
+            fleet.client().delete(LOCK_KEY)
+        elif fault == "stop_leader":
+            pid = fleet.leader_pid()
+            if pid is None:
+                continue
+            os.kill(pid, signal.SIGSTOP)
+            time.sleep(LOCK_TTL + 2)
+            os.kill(pid, signal.SIGCONT)
+        elif fault == "restart_redis":
+            fleet.redis.restart()
+        elif fault == "restart_postgres":
+            fleet.pg.restart()
+        done[fault] += 1
+    window_end = datetime.now(UTC)
+    assert sum(done.values()) >= 10 and len(done) == len(faults), done
+
+    # No new occurrences: disable the schedule (the beat sees it within a minute at most).
+    fleet.query("UPDATE schedules_backupschedule SET enabled = false RETURNING id")
+    fleet.client().incr(SCHEDULES_VERSION_KEY)
+    for beat in beats:  # the supervisor's job: a beat that exited is started again
+        if beat.popen.poll() is not None:
+            fleet.procs.beat()
+
+    first = window_start.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    occurrences = []
+    while first <= window_end:
+        occurrences.append(first)
+        first += timedelta(minutes=1)
+    assert occurrences, "the fault window must contain an occurrence"
+    expected = FLEET * len(occurrences)
+    table = "devices_devicebackupresult"
+    in_window = f"FROM {table} WHERE scheduled_for = ANY(%s)"
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while time.monotonic() < deadline:
+        ((total, final),) = fleet.query(
+            f"SELECT count(*), count(*) FILTER (WHERE status IN "
+            f"('success', 'failed', 'missed_window', 'skipped')) {in_window}", occurrences)
+        if total == expected and final == expected:
+            break
+        time.sleep(2)
+    settled = SETTLE_SECONDS - (deadline - time.monotonic())
+
+    rows = fleet.query(f"SELECT id, device_id, scheduled_for, status, attempts, error "
+                       f"{in_window}", occurrences)
+    per_occurrence = Counter((device, when) for _, device, when, *_ in rows)
+    assert len(per_occurrence) == expected, f"{expected - len(per_occurrence)} lost"
+    assert set(per_occurrence.values()) == {1}
+    statuses = Counter(status for *_, status, _, _ in [r[:4] + r[4:] for r in rows])
+    assert statuses == {"success": expected}, (statuses, [r for r in rows if r[3] != "success"][:5])
+
+    lines = [line.split() for line in fleet.collect_log.read_text().splitlines()]
+    by_result: dict[int, list[list[str]]] = {}
+    for line in lines:
+        by_result.setdefault(int(line[0]), []).append(line)
+    repeated_after_kill = 0
+    for result_id, *_ in rows:
+        collections = by_result.get(result_id, [])
+        assert collections, f"result {result_id} succeeded without a collection"
+        survivors = [c for c in collections if int(c[5]) not in fleet.killed]
+        assert len(survivors) <= 1, f"result {result_id} was collected {len(collections)} times"
+        repeated_after_kill += len(collections) - 1
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for line in lines:
+        spans.setdefault(line[2], []).append((float(line[3]), float(line[4])))
+    for group, group_spans in spans.items():
+        group_spans.sort()
+        for (_, end_a), (start_b, _) in zip(group_spans, group_spans[1:], strict=False):
+            assert start_b >= end_a, f"two collections of {group} ran at once"
+    attempts = Counter(r[4] for r in rows)
+    print(f"\nchaos: devices={FLEET} occurrences={len(occurrences)} faults={dict(done)} "
+          f"settled_in={settled:.0f}s attempts={dict(sorted(attempts.items()))} "
+          f"collected_again_after_a_kill={repeated_after_kill}")

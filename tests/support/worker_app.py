@@ -2,7 +2,7 @@
 each collection in Redis (and can be slowed down) so tests can count and time them.
 
 With `TEST_COLLECT_LOG` set, each collection is also appended to that file as one line
-`<result id> <device id> <group> <start> <end>`: the chaos test restarts Redis, and a file
+`<result id> <device id> <group> <start> <end> <pid>`: the chaos test restarts Redis, and a file
 survives that.
 """
 
@@ -31,7 +31,8 @@ def _record(device: object) -> Collected:
     log = os.environ.get("TEST_COLLECT_LOG")
     if log:
         result_id = json.loads(current_task.request.args[0])["result_id"]
-        line = f"{result_id} {device.pk} {group} {started} {time.time()}\n"  # type: ignore[attr-defined]
+        pk = device.pk  # type: ignore[attr-defined]
+        line = f"{result_id} {pk} {group} {started} {time.time()} {os.getpid()}\n"
         fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, line.encode())
