@@ -87,6 +87,7 @@ class CollectPublisher:
         self._templates: dict[str, _Template] = {}
         self._producer_cm: Any = None
         self.producer: Any = None
+        self._fenced_push: Any = None
 
     def __enter__(self) -> CollectPublisher:
         self._producer_cm = self.app.producer_or_acquire()
@@ -147,10 +148,12 @@ class CollectPublisher:
         if atomic:
             assert fence is not None
             queues = list(envelopes)
-            pushed = client.eval(
-                _FENCED_PUSH, 1 + len(queues), fence.key, *queues, fence.value,
-                *(len(envelopes[q]) for q in queues),
-                *(e for q in queues for e in envelopes[q]),
+            if self._fenced_push is None:
+                self._fenced_push = client.register_script(_FENCED_PUSH)
+            pushed = self._fenced_push(
+                keys=[fence.key, *queues],
+                args=[fence.value, *(len(envelopes[q]) for q in queues),
+                      *(e for q in queues for e in envelopes[q])],
             )
             if int(pushed) < 0:
                 fence.lost()
