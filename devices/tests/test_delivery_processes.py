@@ -41,7 +41,7 @@ def publish_copy(result_id: int) -> None:
     from devices.publisher import CollectPublisher
     from project.celery import app
 
-    row = DeviceBackupResult.objects.filter(pk=result_id).values(
+    row: dict[str, Any] = DeviceBackupResult.objects.filter(pk=result_id).values(  # type: ignore[assignment]
         "id", "device_id", "schedule_id", "scheduled_for", "is_catchup", "manual",
         "device__name", "device__ip_address", "device__collection_group__slug",
     ).get()
