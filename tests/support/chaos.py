@@ -13,6 +13,7 @@ duplicated or overlapping.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -32,7 +33,7 @@ import psycopg2
 import yaml
 
 from tests.support.private_services import PrivatePostgres, PrivateRedis
-from tests.support.processes import ROOT, Processes
+from tests.support.processes import ROOT, Proc, Processes
 
 LOCK_KEY = "devicevault:scheduler:lock"  # beat.lock.LOCK_KEY (DESIGN.md)
 SCHEDULES_VERSION_KEY = "devicevault:schedules:version"  # schedules.services
@@ -194,11 +195,28 @@ def _drive(fleet: Fleet, rng: random.Random, *, devices: int, groups: int, sched
     # A worker per group, and one more on every group's queue: the group's slot keeps the
     # two consumers of each queue serial. (Two processes per group would halve the rate:
     # a task that finds its group busy waits a second or two as a retried message.)
-    workers = [fleet.procs.worker(f"collect.chaos-{g}", concurrency=1, all_queues=False)
-               for g in range(groups)]
-    workers.append(fleet.procs.worker(concurrency=1))
+    starts: list[Callable[[], Proc]] = [
+        functools.partial(fleet.procs.worker, f"collect.chaos-{g}", concurrency=1,
+                          all_queues=False)
+        for g in range(groups)
+    ]
+    starts.append(functools.partial(fleet.procs.worker, concurrency=1))
+    workers = [start() for start in starts]
     for worker in workers:
         worker.wait_for(r"ready", timeout=60)
+
+    def supervise() -> None:
+        """What a supervisor (compose `restart:`, systemd) does: start what exited. A
+        Celery worker may exit on a broker restart ("Unrecoverable error: AttributeError
+        … 'hostname'", a kombu reconnection bug); beats exit when Redis is gone a TTL."""
+        for i, worker in enumerate(workers):
+            if worker.popen.poll() is not None:
+                log(f"worker {worker.name} exited ({worker.popen.returncode}); restarted")
+                workers[i] = starts[i]()
+        for i, beat in enumerate(beats):
+            if beat.popen.poll() is not None:
+                beats[i] = fleet.procs.beat()
+
     beats = [fleet.procs.beat() for _ in range(2)]
     deadline = time.monotonic() + 60
     while fleet.leader_pid() is None and time.monotonic() < deadline:
@@ -212,7 +230,7 @@ def _drive(fleet: Fleet, rng: random.Random, *, devices: int, groups: int, sched
            or sum(done.values()) < min_faults):
         fault = plan.pop(0) if plan else rng.choice(FAULTS)
         time.sleep(rng.uniform(1, 6))
-        beats = [b if b.popen.poll() is None else fleet.procs.beat() for b in beats]
+        supervise()
         if fault == "kill_beat":
             victim = rng.choice(beats)
             fleet.killed.add(victim.pid)
@@ -252,9 +270,7 @@ def _drive(fleet: Fleet, rng: random.Random, *, devices: int, groups: int, sched
     # No new occurrences: disable the schedules (the beat sees it within a second or so).
     fleet.query("UPDATE schedules_backupschedule SET enabled = false RETURNING id")
     fleet.client().incr(SCHEDULES_VERSION_KEY)
-    for beat in beats:  # the supervisor's job: a beat that exited is started again
-        if beat.popen.poll() is not None:
-            fleet.procs.beat()
+    supervise()
 
     first = window_start.replace(second=0, microsecond=0) + timedelta(minutes=1)
     occurrences = []
@@ -266,6 +282,7 @@ def _drive(fleet: Fleet, rng: random.Random, *, devices: int, groups: int, sched
     started = time.monotonic()
     settled: float | None = None
     while time.monotonic() - started < settle_seconds:
+        supervise()
         ((total, final),) = fleet.query(
             f"SELECT count(*), count(*) FILTER (WHERE status = ANY(%s)) {in_window}",
             list(FINAL), occurrences)
