@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 
 import redis
 
+from devices.publisher import Fence
+
 logger = logging.getLogger(__name__)
 
 LOCK_KEY = "devicevault:scheduler:lock"
@@ -198,6 +200,27 @@ class LeaderLock:
             self._lost.set()
             logger.error("lock lost: key=%s is no longer ours; stop publishing", LOCK_KEY)
         return ok
+
+    def extend(self) -> bool:
+        """Compare-and-extend now, synchronously: true only when the lock was still ours.
+
+        The fence of the publish path when the broker is not the lock's Redis; a Redis
+        error counts as "not ours" (publishing waits for certainty)."""
+        if not self.held():
+            return False
+        return self.renew()
+
+    def mark_lost(self) -> None:
+        """Someone saw the key without our value (a fenced publish): stop leading now."""
+        if not self._lost.is_set():
+            self._lost.set()
+            logger.error("lock lost: key=%s no longer holds our value; stop publishing",
+                         LOCK_KEY)
+
+    def fence(self) -> Fence:
+        """What the publisher checks before each batch (devices/publisher.py)."""
+        return Fence(client=self.client, key=LOCK_KEY, value=self.value, extend=self.extend,
+                     lost=self.mark_lost)
 
     def release(self) -> bool:
         """Delete the lock if it is ours (never anyone else's)."""

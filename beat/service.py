@@ -24,8 +24,10 @@ from beat.agenda import Agenda, ScheduleSpec
 from beat.catchup import CatchupPlan, catchup_steps, handled_through, plan_catchup
 from beat.lock import LeaderLock
 from beat.models import SchedulerState
+from devices.delivery import DeliveryRules
 from devices.fanout import Occurrence, enqueue_occurrence, record_missed, repair_stranded
 from devices.metrics import record_fanout
+from devices.redelivery import reconcile_deliveries
 from schedules.models import BackupSchedule
 from schedules.recurrence import RecurrenceError
 from schedules.services import SCHEDULES_VERSION_KEY
@@ -63,6 +65,8 @@ class BeatService:
         self._version: Any = None
         self._last_reload = 0.0
         self._last_sweep = 0.0
+        self.delivery = DeliveryRules.from_config(cfg.collection)
+        self._last_reconcile = 0.0
         self._horizon: datetime | None = None
 
     # -- start and stop ------------------------------------------------------
@@ -260,6 +264,8 @@ class BeatService:
             return self._step_down()
         if time.monotonic() - self._last_sweep >= STRANDED_SWEEP_EVERY:
             self._repair(now, older_than=now - timedelta(seconds=STRANDED_SWEEP_EVERY))
+        if time.monotonic() - self._last_reconcile >= self.delivery.sweep_every:
+            self._reconcile(now)
         pending = self.agenda.next_due()
         # last_tick never passes an occurrence that is still pending (say, the broker was
         # down): a restart then catches it up instead of forgetting it.
@@ -275,7 +281,7 @@ class BeatService:
         lateness = (utcnow() - occurrence).total_seconds()
         created, published = enqueue_occurrence(
             Occurrence(schedule_id=spec.id, scheduled_for=occurrence, is_catchup=is_catchup),
-            may_publish=self.lock.held,
+            may_publish=self.lock.held, fence=self.lock.fence(),
         )
         duration = time.monotonic() - started
         record_fanout(lateness_seconds=round(lateness, 3), duration_seconds=round(duration, 3),
@@ -292,8 +298,14 @@ class BeatService:
 
     def _repair(self, now: datetime, *, older_than: datetime) -> None:
         repair_stranded(now=now, window=self.window, older_than=older_than,
-                        may_publish=self.lock.held)
+                        may_publish=self.lock.held, fence=self.lock.fence())
         self._last_sweep = time.monotonic()
+
+    def _reconcile(self, now: datetime) -> None:
+        """Redeliver published rows that never finished; give up on them after max_attempts."""
+        self._last_reconcile = time.monotonic()
+        reconcile_deliveries(now=now, rules=self.delivery, may_publish=self.lock.held,
+                             fence=self.lock.fence())
 
     # -- schedule changes ----------------------------------------------------
     def _maybe_reload(self, now: datetime) -> None:

@@ -3,6 +3,7 @@
     .venv/bin/python -m bench                 # the full run (about 12 minutes on 2 cores)
     .venv/bin/python -m bench --quick         # smallest sizes, for the smoke test (< 1 minute)
     .venv/bin/python -m bench --repeat 5 --lateness-minutes 5 --markdown var/bench.md
+    .venv/bin/python -m bench --chaos         # 10,000 devices under >= 50 faults (bench/chaos.py)
 
 Sets up its own data on the real PostgreSQL and Redis: databases `<db>_bench_beat` and
 `<db>_bench_dcb` (`<db>` from DATABASE_URL, default devicevault; `_bench_quick_*` with
@@ -189,6 +190,11 @@ def run_calendar(args: argparse.Namespace, targets: Targets, rows: list[Row],
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--chaos" in argv:  # a scenario of its own, with its own options (bench/chaos.py)
+        from bench import chaos
+
+        return chaos.main([a for a in argv if a != "--chaos"])
     parser = argparse.ArgumentParser(prog="python -m bench",
                                      description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--quick", action="store_true",

@@ -118,7 +118,8 @@ def comparisons(rows: dict[str, Row]) -> dict[str, str]:
             dcb = med(f"idle.dcb.schedule.{size}.queries")
             if dcb is not None:
                 parts.append(f"django-celery-beat: {fmt(dcb, 'queries')}")
-        elif key.startswith("fanout.ours.") and "process" not in key:
+        elif (key.startswith("fanout.ours.") and "process" not in key
+              and not key.endswith(".unfenced")):
             n = int(row.extra.get("n", 0))
             ours = med(key)
             rate = row.extra.get("rate")
@@ -208,7 +209,7 @@ def side_by_side(rows: list[Row]) -> list[list[str]]:
                     cell(f"idle.ours.{big}", "ms") + f" ({big:,} schedules)",
                     cell("idle.dcb.device.10000", "ms"), cell("idle.redbeat.device.10000", "ms")])
     fan_sizes = sorted(r.extra["n"] for r in rows if r.key.startswith("fanout.ours.")
-                       and "process" not in r.key)
+                       and "process" not in r.key and not r.key.endswith(".unfenced"))
 
     def anchor_publish(name: str, n: int) -> str:
         key = f"publish.{name}.{n}"

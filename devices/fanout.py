@@ -13,20 +13,21 @@ import functools
 import json
 import logging
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from devices.choices import TERMINAL_RESULT_STATUSES
 from devices.choices import DeviceBackupResultStatusChoices as Status
 from devices.metrics import count_finished, count_published
 from devices.models import Device, DeviceBackupResult
-from devices.publisher import CollectPublisher
+from devices.publisher import CollectPublisher, Fence, FenceLost
 from schedules.models import BackupSchedule
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,8 @@ def collect_payload(row: dict[str, Any]) -> str:
             "is_catchup": row["is_catchup"],
             "manual": row["manual"],
             "collection_group": row["device__collection_group__slug"],
+            # The publication this message is (devices/delivery.py: the claim is per attempt).
+            "attempt": row["attempts"] + 1,
         }
     )
 
@@ -119,16 +122,21 @@ def _unpublished() -> QuerySet[DeviceBackupResult]:
     return DeviceBackupResult.objects.filter(status=Status.QUEUED, published_at__isnull=True)
 
 
-def _pending_batches(occurrence: Occurrence) -> Iterator[list[dict[str, Any]]]:
-    last_id = 0
-    base = _unpublished().filter(
+def _occurrence_rows(occurrence: Occurrence) -> QuerySet[DeviceBackupResult]:
+    return _unpublished().filter(
         schedule_id=occurrence.schedule_id, scheduled_for=occurrence.scheduled_for
-    ).order_by("id")
+    )
+
+
+def _batches(base: QuerySet[DeviceBackupResult]) -> Iterator[list[dict[str, Any]]]:
+    last_id = 0
+    base = base.order_by("id")
     while True:
         rows: list[dict[str, Any]] = list(
             base.filter(id__gt=last_id).values(  # type: ignore[arg-type]
                 "id", "device_id", "schedule_id", "scheduled_for", "is_catchup", "manual",
-                "device__name", "device__ip_address", "device__collection_group__slug",
+                "attempts", "device__name", "device__ip_address",
+                "device__collection_group__slug",
             )[:PUBLISH_BATCH]
         )
         if not rows:
@@ -138,36 +146,55 @@ def _pending_batches(occurrence: Occurrence) -> Iterator[list[dict[str, Any]]]:
 
 
 def publish_pending(
-    occurrence: Occurrence, *, may_publish: Callable[[], bool] = lambda: True
+    occurrence: Occurrence, *, may_publish: Callable[[], bool] = lambda: True,
+    fence: Fence | None = None,
 ) -> int:
     """Publish every unpublished row of the occurrence, batch by batch; returns the count.
 
     `may_publish` is asked before each batch (the beat passes "do I still hold the lock"):
     when it says no, publishing stops at once and the rest waits for the next leader.
+    With a `fence` (the beat's lock), each batch is published only while the lock is still
+    ours, checked atomically with the publish (devices/publisher.py).
     """
+    return publish_rows(
+        _occurrence_rows(occurrence), may_publish=may_publish, fence=fence,
+        what=f"schedule={occurrence.schedule_id} "
+             f"occurrence={occurrence.scheduled_for.isoformat()}",
+    )
+
+
+def publish_rows(
+    base: QuerySet[DeviceBackupResult], *, may_publish: Callable[[], bool] = lambda: True,
+    fence: Fence | None = None, what: str = "",
+) -> int:
+    """Publish the rows of `base` in id order, a batch per broker round trip, counting an
+    attempt and noting `published_at` per batch; returns how many were published."""
     from project.celery import app
 
     published = 0
     with CollectPublisher(app) as publisher:
-        for rows in _pending_batches(occurrence):
-            if not may_publish():
-                logger.warning(
-                    "publishing stopped: schedule=%s occurrence=%s published=%d",
-                    occurrence.schedule_id, occurrence.scheduled_for.isoformat(), published,
+        for rows in _batches(base):
+            try:
+                if not may_publish():
+                    raise FenceLost("the lock is no longer held")
+                publisher.publish(
+                    ((collect_payload(row), row["device__collection_group__slug"])
+                     for row in rows),
+                    fence=fence,
                 )
+            except FenceLost as exc:
+                logger.warning("publishing stopped (%s): %s published=%d", exc, what, published)
                 return published
-            publisher.publish(
-                (collect_payload(row), row["device__collection_group__slug"]) for row in rows
-            )
             ids = [r["id"] for r in rows]  # ascending: batches come in id order
             # The id range repeats what the list says; it makes the plan a primary-key range
             # scan whatever the statistics (a new occurrence's rows have none yet), instead of
             # a scan of the whole table per batch.
             DeviceBackupResult.objects.filter(
                 id__gte=ids[0], id__lte=ids[-1], id__in=ids
-            ).update(published_at=timezone.now())
+            ).update(published_at=timezone.now(), attempts=F("attempts") + 1)
             published += len(rows)
-            count_published(occurrence.schedule_id, len(rows))
+            for schedule_id, count in Counter(r["schedule_id"] for r in rows).items():
+                count_published(schedule_id, count)
     return published
 
 
@@ -176,6 +203,7 @@ def enqueue_occurrence(
     devices: QuerySet[Device] | None = None,
     *,
     may_publish: Callable[[], bool] = lambda: True,
+    fence: Fence | None = None,
 ) -> tuple[int, int]:
     """Create the occurrence's rows (committed first), then publish them.
 
@@ -186,7 +214,7 @@ def enqueue_occurrence(
         devices = scheduled_devices(occurrence.schedule_id)
     with transaction.atomic():
         created = create_results(occurrence, devices)
-    published = publish_pending(occurrence, may_publish=may_publish)
+    published = publish_pending(occurrence, may_publish=may_publish, fence=fence)
     return created, published
 
 
@@ -210,7 +238,7 @@ def record_missed(occurrence: Occurrence) -> int:
 
 def repair_stranded(
     *, now: datetime, window: timedelta, older_than: datetime,
-    may_publish: Callable[[], bool] = lambda: True,
+    may_publish: Callable[[], bool] = lambda: True, fence: Fence | None = None,
 ) -> int:
     """Publish rows left unpublished by a crash (queued before `older_than`, occurrence still
     within the restart window); rows whose occurrence is older become `missed_window`.
@@ -230,7 +258,7 @@ def repair_stranded(
     for schedule_id, scheduled_for, manual in occurrences:
         occurrence = Occurrence(schedule_id=schedule_id, scheduled_for=scheduled_for,
                                 manual=manual)
-        count = publish_pending(occurrence, may_publish=may_publish)
+        count = publish_pending(occurrence, may_publish=may_publish, fence=fence)
         logger.warning("republished stranded rows: schedule=%s occurrence=%s published=%d",
                        schedule_id, scheduled_for.isoformat(), count)
         published += count

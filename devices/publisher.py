@@ -6,6 +6,13 @@ first message of each queue the ordinary way (which also declares the queue), co
 message as the template for the rest, and pushes them through a redis-py pipeline on the
 broker connection, a batch per round trip. The queue always comes from Celery's routes.
 Any other broker gets Celery's producer, one reused connection for the whole batch.
+
+Fencing (DESIGN.md, "Fencing"): given the leader's `Fence`, a batch is published only while
+the lock key still holds the leader's value. When the broker is the lock's Redis server and
+database, one Lua script compares the value and pushes the whole batch in one atomic step.
+Otherwise (another Redis, RabbitMQ) a synchronous compare-and-extend of the lock runs right
+before the batch. Either way a leader whose key was deleted, expired or taken publishes
+nothing more and `FenceLost` is raised.
 """
 
 from __future__ import annotations
@@ -15,12 +22,62 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from celery.utils.saferepr import saferepr
 
 from devices.routing import COLLECT_TASK
+
+
+class FenceLost(Exception):
+    """The leader lock is no longer ours: nothing of the batch was published."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fence:
+    """The leader lock a batch is published under.
+
+    `client` is the lock's Redis, `key` and `value` the lock as the leader wrote it,
+    `extend` a synchronous compare-and-extend (true when the lock was still ours) and
+    `lost` is called when a batch finds the lock gone.
+    """
+
+    client: Any
+    key: str
+    value: str
+    extend: Callable[[], bool]
+    lost: Callable[[], None]
+
+    def same_server(self, other: Any) -> bool:
+        """Whether `other` (a redis-py client) talks to the lock's server and database."""
+        return _where(self.client) == _where(other)
+
+
+def _where(client: Any) -> tuple[Any, ...]:
+    kwargs = client.connection_pool.connection_kwargs
+    return (kwargs.get("host"), kwargs.get("port"), kwargs.get("path"), int(kwargs.get("db") or 0))
+
+
+# KEYS[1] is the lock, KEYS[2..] the queues; ARGV[1] the lock value, ARGV[2..n+1] how many
+# messages go to each queue, then the messages. All or nothing: the value is checked first.
+_FENCED_PUSH = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return -1
+end
+local at = #KEYS + 1
+for q = 2, #KEYS do
+  local left = tonumber(ARGV[q])
+  while left > 0 do
+    local n = math.min(left, 1000)
+    redis.call('LPUSH', KEYS[q], unpack(ARGV, at, at + n - 1))
+    at = at + n
+    left = left - n
+  end
+end
+return at - #KEYS - 1
+"""
 
 
 class CollectPublisher:
@@ -32,6 +89,7 @@ class CollectPublisher:
         self._templates: dict[str, _Template] = {}
         self._producer_cm: Any = None
         self.producer: Any = None
+        self._fenced_push: Any = None
 
     def __enter__(self) -> CollectPublisher:
         self._producer_cm = self.app.producer_or_acquire()
@@ -50,9 +108,15 @@ class CollectPublisher:
             self._routes[slug] = queue.name if hasattr(queue, "name") else str(queue)
         return self._routes[slug]
 
-    def publish(self, items: Iterable[tuple[str, str | None]]) -> int:
-        """Publish (JSON payload, collection group slug) pairs; returns how many."""
+    def publish(
+        self, items: Iterable[tuple[str, str | None]], *, fence: Fence | None = None
+    ) -> int:
+        """Publish (JSON payload, collection group slug) pairs; returns how many.
+
+        With a `fence`, all of them or none: `FenceLost` when the lock is no longer ours.
+        """
         if not self._redis:
+            self._extend(fence)
             count = 0
             for payload, _slug in items:
                 self.app.send_task(COLLECT_TASK, args=[payload], producer=self.producer)
@@ -62,21 +126,52 @@ class CollectPublisher:
         for payload, slug in items:
             by_queue.setdefault(self._queue(payload, slug), []).append(payload)
         client = self.producer.channel.client
-        pipe = client.pipeline(transaction=False)
+        atomic = fence is not None and fence.same_server(client)
+        if fence is not None and not atomic:
+            self._extend(fence)
         count = 0
+        envelopes: dict[str, list[str]] = {}
         for queue, payloads in by_queue.items():
             if queue not in self._templates:
-                # The first message goes the ordinary way, which declares the queue.
+                # The first message goes the ordinary way, which declares the queue (once
+                # per queue and publisher: after a synchronous check of the fence).
+                if atomic:
+                    self._extend(fence)
                 self.app.send_task(COLLECT_TASK, args=[payloads[0]], producer=self.producer)
                 self._templates[queue] = self._template(queue, payloads[0])
                 payloads = payloads[1:]
                 count += 1
             if payloads:
                 template = self._templates[queue]
-                pipe.lpush(queue, *(self._envelope(template, p) for p in payloads))
+                envelopes[queue] = [self._envelope(template, p) for p in payloads]
                 count += len(payloads)
+        if not envelopes:
+            return count
+        if atomic:
+            assert fence is not None
+            queues = list(envelopes)
+            if self._fenced_push is None:
+                self._fenced_push = client.register_script(_FENCED_PUSH)
+            pushed = self._fenced_push(
+                keys=[fence.key, *queues],
+                args=[fence.value, *(len(envelopes[q]) for q in queues),
+                      *(e for q in queues for e in envelopes[q])],
+            )
+            if int(pushed) < 0:
+                fence.lost()
+                raise FenceLost("the lock key no longer holds our value")
+            return count
+        pipe = client.pipeline(transaction=False)
+        for queue, batch in envelopes.items():
+            pipe.lpush(queue, *batch)
         pipe.execute()
         return count
+
+    @staticmethod
+    def _extend(fence: Fence | None) -> None:
+        if fence is not None and not fence.extend():
+            fence.lost()
+            raise FenceLost("the lock could not be extended: it is no longer ours")
 
     def _template(self, queue: str, payload: str) -> _Template:
         """Celery's own message for the task, in the kombu Redis transport's envelope."""

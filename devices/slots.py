@@ -1,7 +1,14 @@
-"""Per-collection-group concurrency: a Redis semaphore shared by every worker."""
+"""Per-collection-group concurrency: a Redis semaphore shared by every worker.
+
+Holders are named `<host>:<pid>:<delivery>:<result id>`, one per delivery. A holder whose
+process is gone (a pool child killed with `kill -9`) is dropped by the next worker on the
+same host that finds the group full; on another host it expires with its TTL.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 
 import redis
@@ -30,10 +37,37 @@ class GroupSlots:
         self._acquire = client.register_script(_ACQUIRE)
 
     def acquire(self, group: str, holder: str, limit: int, ttl: int = SLOT_TTL) -> bool:
-        return bool(
-            self._acquire(keys=[SLOTS_KEY.format(group=group)],
-                          args=[time.time(), holder, limit, ttl])
-        )
+        key = SLOTS_KEY.format(group=group)
+        if self._acquire(keys=[key], args=[time.time(), holder, limit, ttl]):
+            return True
+        if not self._drop_dead_local_holders(key):
+            return False
+        return bool(self._acquire(keys=[key], args=[time.time(), holder, limit, ttl]))
+
+    def _drop_dead_local_holders(self, key: str) -> int:
+        host = socket.gethostname()
+        dead = []
+        for raw in self.client.zrange(key, 0, -1):
+            member = raw.decode() if isinstance(raw, bytes) else str(raw)
+            parts = member.split(":")
+            if len(parts) >= 3 and parts[0] == host and parts[1].isdigit():
+                if not _pid_alive(int(parts[1])):
+                    dead.append(member)
+        return int(self.client.zrem(key, *dead)) if dead else 0
 
     def release(self, group: str, holder: str) -> None:
         self.client.zrem(SLOTS_KEY.format(group=group), holder)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True

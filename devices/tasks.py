@@ -1,16 +1,27 @@
-"""The `device.collect` task: claim the result row, collect once, record the outcome."""
+"""The `device.collect` task: claim the result row, collect once, record the outcome.
+
+A message whose row is no longer waiting (a duplicate, or an earlier attempt's late copy)
+changes nothing, not even its group's slot. A database or Redis error before the claim
+retries the message later; it is never acknowledged unprocessed. The outcome is recorded
+only while the row still belongs to this attempt (devices/delivery.py).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import random
+import socket
 import time
+import uuid
 from typing import Any
 
+import redis
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, connection, transaction
+from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
 
 import devices.local  # noqa: F401 - registers the `local` backup method in every worker
@@ -26,21 +37,27 @@ from devices.collectors import (
     collector_for,
     config_too_large,
 )
+from devices.delivery import DeliveryRules, may_claim
 from devices.metrics import count_finished
 from devices.models import CollectionGroup, Device, DeviceBackupResult
 from devices.queues import DEFAULT_QUEUE
 from devices.routing import COLLECT_TASK
 from devices.services import device_offer_host_key, device_trust_host_key
-from devices.slots import SLOT_TTL, GroupSlots
+from devices.slots import GroupSlots
 
 logger = logging.getLogger(__name__)
 
 # Seconds before a task blocked by its group's limit tries again (jittered, so waiting
 # tasks do not retry in lockstep).
 SLOT_RETRY_DELAY = (0.5, 2.0)
-# Seconds one collection may take, retries included: well inside the task's soft time limit
+RULES = DeliveryRules.from_config(settings.DEVICEVAULT.collection)
+# Seconds one collection may take, retries included: inside the task's soft time limit
 # (and so inside the group slot's expiry).
-COLLECT_BUDGET = SLOT_TTL - 90
+COLLECT_BUDGET = RULES.collect_budget
+# Errors of the database or Redis (not of the device): the message is retried later.
+INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, redis.RedisError)
+ERROR_RETRY_MAX = 30  # seconds; the longest wait between retries after such an error
+FINISH_RETRY_FOR = 60  # seconds an outcome keeps trying to reach the database
 
 
 def _slots() -> GroupSlots:
@@ -51,13 +68,34 @@ def _slots() -> GroupSlots:
 
 @shared_task(
     name=COLLECT_TASK, bind=True, max_retries=None, acks_late=True,
-    # A collection never holds its group's slot longer than the slot's own expiry.
-    soft_time_limit=SLOT_TTL - 60, time_limit=SLOT_TTL - 30,
+    # collection.time_limit_seconds is the hard limit; the group slot outlives it by 60 s,
+    # exactly as long as the sweep waits before it calls a `running` row abandoned.
+    soft_time_limit=RULES.soft_time_limit, time_limit=RULES.hard_time_limit,
 )
 def collect(self: Any, payload: str) -> str:
     """Collect one device for one occurrence, at most once, within its group's limit."""
     data = json.loads(payload)
+    try:
+        return _collect(self, data)
+    except INFRASTRUCTURE_ERRORS as exc:
+        delay = min(ERROR_RETRY_MAX, 2 ** min(self.request.retries, 5)) * random.uniform(0.5, 1)
+        logger.warning("result=%s: %s: %s; retrying in %.1fs", data.get("result_id"),
+                       type(exc).__name__, exc, delay)
+        close_old_connections()
+        connection.close()
+        raise self.retry(countdown=delay) from None
+
+
+def _collect(task: Any, data: dict[str, Any]) -> str:
     result_id = int(data["result_id"])
+    attempt = data.get("attempt")
+    row = DeviceBackupResult.objects.filter(pk=result_id).values_list(
+        "status", "attempts").first()
+    if row is None or not may_claim(row_status=row[0], row_attempts=row[1],
+                                    message_attempt=attempt):
+        logger.info("result=%s already handled; not collecting again (attempt=%s)",
+                    result_id, attempt)
+        return "skipped"
     group_slug = data.get("collection_group") or DEFAULT_QUEUE
     limit = (
         CollectionGroup.objects.filter(slug=data.get("collection_group"))
@@ -66,20 +104,29 @@ def collect(self: Any, payload: str) -> str:
         or 1
     )
     slots = _slots()
-    holder = str(result_id)
-    if not slots.acquire(group_slug, holder, limit):
-        raise self.retry(countdown=random.uniform(*SLOT_RETRY_DELAY))
+    # One holder per delivery: a duplicate of this message can never release our slot.
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}:{result_id}"
+    if not slots.acquire(group_slug, holder, limit, ttl=RULES.slot_ttl):
+        raise task.retry(countdown=random.uniform(*SLOT_RETRY_DELAY))
     try:
-        return run_collection(result_id)
+        return run_collection(result_id, attempt=attempt)
     finally:
-        slots.release(group_slug, holder)
+        try:
+            slots.release(group_slug, holder)
+        except redis.RedisError as exc:  # the slot expires on its own
+            logger.warning("group slot not released (it expires): %s", exc)
 
 
-def run_collection(result_id: int) -> str:
+class _Superseded(Exception):
+    """The row was delivered again meanwhile: this attempt's outcome is not recorded."""
+
+
+def run_collection(result_id: int, *, attempt: int | None = None) -> str:
     """Claim the row (`queued` → `running`), collect, store the configuration, record the
-    outcome; a row already claimed is left alone."""
+    outcome; a row already claimed (or published again after `attempt`) is left alone."""
     started = time.monotonic()
-    claimed = DeviceBackupResult.objects.filter(pk=result_id, status=Status.QUEUED).update(
+    mine = _this_attempt(result_id, attempt)
+    claimed = mine.filter(status=Status.QUEUED).update(
         status=Status.RUNNING, started_at=timezone.now()
     )
     if not claimed:
@@ -91,6 +138,7 @@ def run_collection(result_id: int) -> str:
     ).get(pk=result_id)
     device = result.device
     collected: Collected | None = None
+    status: str
     try:
         collector = collector_for(device)
         collected = _within_size_limit(collect_with_retries(
@@ -106,18 +154,12 @@ def run_collection(result_id: int) -> str:
         status, error = Status.FAILED, f"{type(exc).__name__}: {exc}"
     else:
         status, error = Status.SUCCESS, ""
-    backup_id = None
     try:
-        with transaction.atomic():
-            if collected is not None:
-                backup_id = backup_store(result=result, text=collected.text).pk
-                if collected.trust_host_key:
-                    device_trust_host_key(device=device, key=collected.trust_host_key)
-            _finish(result_id, status, error)
-    except Exception as exc:  # the configuration could not be stored: the row must still end
-        logger.exception("storing the backup failed: device=%s result=%s", device.pk, result_id)
-        status, error = Status.FAILED, f"could not store the configuration: {exc}"
-        _finish(result_id, status, error)
+        backup_id, status, error = _record_outcome(result, attempt, status, error, collected)
+    except _Superseded:
+        logger.warning("result=%s was delivered again meanwhile; outcome %s of attempt %s "
+                       "not recorded", result_id, status, attempt)
+        return "superseded"
     count_finished(status)  # metrics: the final status is committed
     if status == Status.SUCCESS:
         logger.info("collected: device=%s result=%s status=%s backup=%s",
@@ -137,10 +179,65 @@ def _within_size_limit(collected: Collected) -> Collected:
     return collected
 
 
-def _finish(result_id: int, status: str, error: str) -> None:
-    DeviceBackupResult.objects.filter(pk=result_id).update(
+def _this_attempt(result_id: int, attempt: int | None) -> Any:
+    rows = DeviceBackupResult.objects.filter(pk=result_id)
+    return rows if attempt is None else rows.filter(attempts__lte=attempt)
+
+
+def _record_outcome(
+    result: DeviceBackupResult, attempt: int | None, status: str, error: str,
+    collected: Collected | None,
+) -> tuple[int | None, str, str]:
+    """Store the configuration and end the row in one transaction; returns the backup id
+    and the outcome recorded. The database may be
+    briefly away (a restart): keep trying for FINISH_RETRY_FOR seconds, since the device
+    was collected and a redelivery would collect it again."""
+    deadline = time.monotonic() + FINISH_RETRY_FOR
+    delay = 0.5
+    while True:
+        try:
+            return _store_and_finish(result, attempt, status, error, collected)
+        except INFRASTRUCTURE_ERRORS as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            logger.warning("result=%s: recording the outcome failed (%s); trying again",
+                           result.pk, exc)
+            close_old_connections()
+            connection.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def _store_and_finish(
+    result: DeviceBackupResult, attempt: int | None, status: str, error: str,
+    collected: Collected | None,
+) -> tuple[int | None, str, str]:
+    try:
+        with transaction.atomic():
+            backup_id = None
+            if collected is not None:
+                backup_id = backup_store(result=result, text=collected.text).pk
+                if collected.trust_host_key:
+                    device_trust_host_key(device=result.device, key=collected.trust_host_key)
+            if not _finish(result.pk, status, error, attempt):
+                raise _Superseded
+            return backup_id, status, error
+    except (_Superseded, *INFRASTRUCTURE_ERRORS):
+        raise
+    except Exception as exc:  # the configuration could not be stored: the row must still end
+        logger.exception("storing the backup failed: device=%s result=%s",
+                         result.device_id, result.pk)
+        error = f"could not store the configuration: {exc}"
+        if not _finish(result.pk, Status.FAILED, error, attempt):
+            raise _Superseded from None
+        return None, Status.FAILED, error
+
+
+def _finish(result_id: int, status: str, error: str, attempt: int | None = None) -> bool:
+    """End the row, if it is still this attempt's running claim."""
+    return bool(_this_attempt(result_id, attempt).filter(status=Status.RUNNING).update(
         status=status, error=error, finished_at=timezone.now()
-    )
+    ))
 
 
 def collect_with_retries(

@@ -29,7 +29,8 @@ pytestmark = pytest.mark.timeout(120)
 CONFIG_V1 = "hostname lab-01\ninterface eth0\n address 192.0.2.1/24\nend\n"
 CONFIG_V2 = "hostname lab-01\ninterface eth0\n address 192.0.2.2/24\nend\n"
 PAYLOAD_KEYS = {"result_id", "device_id", "device_name", "ip_address", "schedule_id",
-                "scheduled_for", "is_catchup", "manual", "collection_group"}
+                "scheduled_for", "is_catchup", "manual", "collection_group",
+                "attempt"}
 
 
 @pytest.fixture(scope="module")

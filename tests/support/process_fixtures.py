@@ -30,12 +30,14 @@ def beat_config(tmp_path: Path) -> Any:
     """Write a config file for the child processes; returns a function to (re)write it."""
     path = tmp_path / "config.yaml"
 
-    def write(**scheduler: Any) -> Path:
-        data = {
+    def write(collection: dict[str, Any] | None = None, **scheduler: Any) -> Path:
+        data: dict[str, Any] = {
             "display_timezone": "Australia/Sydney",
             "scheduler": {"enabled": True, "restart_window_minutes": 120,
                           "lock_ttl_seconds": 6, **scheduler},
         }
+        if collection:
+            data["collection"] = collection
         path.write_text(yaml.safe_dump(data))
         return path
 
