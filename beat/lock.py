@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import redis
 
 from devices.publisher import Fence
+from project.processes import pid_alive
 
 logger = logging.getLogger(__name__)
 
@@ -77,23 +78,6 @@ class LockOwner:
         if not self.on_this_host:
             return "unknown"
         return "alive" if pid_alive(self.pid) else "dead"
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this PID exists on this host (a zombie counts as dead)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def read_owner(client: redis.Redis) -> LockOwner | None:

@@ -7,11 +7,12 @@ same host that finds the group full; on another host it expires with its TTL.
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 
 import redis
+
+from project.processes import pid_alive
 
 SLOTS_KEY = "devicevault:collect:slots:{group}"
 SLOT_TTL = 900  # seconds a slot is held at most when its worker dies mid-collection
@@ -51,23 +52,9 @@ class GroupSlots:
             member = raw.decode() if isinstance(raw, bytes) else str(raw)
             parts = member.split(":")
             if len(parts) >= 3 and parts[0] == host and parts[1].isdigit():
-                if not _pid_alive(int(parts[1])):
+                if not pid_alive(int(parts[1])):
                     dead.append(member)
         return int(self.client.zrem(key, *dead)) if dead else 0
 
     def release(self, group: str, holder: str) -> None:
         self.client.zrem(SLOTS_KEY.format(group=group), holder)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
