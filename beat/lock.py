@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -101,8 +102,15 @@ class LeaderLock:
     longer be leader before it does anything else.
     """
 
-    def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
+    def __init__(
+        self, client: redis.Redis, ttl_seconds: int, *,
+        monotonic: Callable[[], float] = time.monotonic, renew_in_background: bool = True,
+    ) -> None:
+        """`monotonic` is the clock of the lease; without `renew_in_background` nothing
+        renews the lock but explicit `renew()` calls (tests drive it so)."""
         self.client = client
+        self._monotonic = monotonic
+        self._renew_in_background = renew_in_background
         self.ttl_ms = int(ttl_seconds * 1000)
         self.host = socket.gethostname()
         self.pid = os.getpid()
@@ -119,13 +127,13 @@ class LeaderLock:
 
     # -- state -------------------------------------------------------------
     def held(self) -> bool:
-        return not self._lost.is_set() and time.monotonic() < self._valid_until
+        return not self._lost.is_set() and self._monotonic() < self._valid_until
 
     @property
     def redis_unreachable(self) -> bool:
         """True once no renewal has reached Redis for a whole TTL (every attempt since the
         last confirmed one failed with a Redis error): the lock is gone by now."""
-        return self._redis_failed_since is not None and time.monotonic() >= self._valid_until
+        return self._redis_failed_since is not None and self._monotonic() >= self._valid_until
 
     def _new_value(self) -> str:
         return json.dumps({
@@ -142,7 +150,7 @@ class LeaderLock:
     # -- acquire -----------------------------------------------------------
     def try_acquire(self) -> bool:
         """Take the lock if it is free, or held by a dead process on this host."""
-        started = time.monotonic()
+        started = self._monotonic()
         value = self._new_value()
         if self.client.set(LOCK_KEY, value, nx=True, px=self.ttl_ms):
             self.value = value
@@ -168,7 +176,7 @@ class LeaderLock:
 
     def renew(self) -> bool:
         """Extend the TTL if we still own the lock; marks the lock lost otherwise."""
-        started = time.monotonic()
+        started = self._monotonic()
         try:
             ok = bool(self._renew(keys=[LOCK_KEY], args=[self.value, self.ttl_ms]))
         except redis.RedisError as exc:
@@ -224,6 +232,8 @@ class LeaderLock:
     # -- renewal thread ----------------------------------------------------
     def start_renewing(self) -> None:
         self._stop_renewing()
+        if not self._renew_in_background:
+            return
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._renew_loop, name="lock-renewal", daemon=True)
         self._thread.start()

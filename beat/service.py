@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
@@ -28,6 +29,8 @@ from devices.delivery import DeliveryRules
 from devices.fanout import Occurrence, enqueue_occurrence, record_missed, repair_stranded
 from devices.metrics import record_fanout
 from devices.redelivery import reconcile_deliveries
+from project.config import Config
+from project.redis_client import new_redis_client
 from schedules.models import BackupSchedule
 from schedules.recurrence import RecurrenceError
 from schedules.services import SCHEDULES_VERSION_KEY
@@ -48,14 +51,22 @@ def utcnow() -> datetime:
 class BeatService:
     """One beat process: standby until it holds the lock, then the leader's loop."""
 
-    def __init__(self) -> None:
-        cfg = settings.DEVICEVAULT
+    def __init__(
+        self, *, config: Config | None = None, redis_client: redis.Redis | None = None,
+        clock: Callable[[], datetime] = utcnow, monotonic: Callable[[], float] = time.monotonic,
+        renew_in_background: bool = True,
+    ) -> None:
+        """Collaborators default to the process's own (settings, a Redis client of its own,
+        the system clocks); tests pass theirs and drive `tick()` themselves."""
+        self.config = cfg = config or settings.DEVICEVAULT
+        self.clock = clock
+        self.monotonic = monotonic
         self.window = timedelta(minutes=cfg.scheduler.restart_window_minutes)
-        self.redis = redis.Redis.from_url(
-            settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5,
-            health_check_interval=30,
+        self.redis = redis_client or new_redis_client(
+            settings.REDIS_URL, health_check_interval=30
         )
-        self.lock = LeaderLock(self.redis, cfg.scheduler.lock_ttl_seconds)
+        self.lock = LeaderLock(self.redis, cfg.scheduler.lock_ttl_seconds, monotonic=monotonic,
+                               renew_in_background=renew_in_background)
         self.agenda = Agenda()
         self.leader = False
         self.has_led = False
@@ -72,9 +83,9 @@ class BeatService:
     # -- start and stop ------------------------------------------------------
     def start(self) -> None:
         """Check Redis (a failure stops the process), warn on unsafe settings, trap signals."""
-        if not settings.DEVICEVAULT.scheduler.enabled:
+        if not self.config.scheduler.enabled:
             logger.warning("scheduler disabled (scheduler.enabled: false in %s); exiting",
-                           settings.DEVICEVAULT.path)
+                           self.config.path)
             raise SystemExit(0)
         try:
             self.redis.ping()
@@ -179,7 +190,7 @@ class BeatService:
         `last_tick` then stays before the first occurrence not handled.
         """
         close_old_connections()
-        now = utcnow()
+        now = self.clock()
         state = SchedulerState.load()
         SchedulerState.objects.filter(pk=1).update(
             is_running=True, scheduler_pid=os.getpid(), scheduler_host=socket.gethostname(),
@@ -251,7 +262,7 @@ class BeatService:
             BackupSchedule.objects.filter(pk=schedule_id).update(next_run_at=next_run)
 
     def _lead(self) -> float:
-        now = utcnow()
+        now = self.clock()
         self._maybe_reload(now)
         for spec, occurrence in self.agenda.due(now):
             if self.stop_requested or not self.lock.held():
@@ -262,9 +273,9 @@ class BeatService:
             self.agenda.done(spec.id, occurrence)
         if not self.lock.held():
             return self._step_down()
-        if time.monotonic() - self._last_sweep >= STRANDED_SWEEP_EVERY:
+        if self.monotonic() - self._last_sweep >= STRANDED_SWEEP_EVERY:
             self._repair(now, older_than=now - timedelta(seconds=STRANDED_SWEEP_EVERY))
-        if time.monotonic() - self._last_reconcile >= self.delivery.sweep_every:
+        if self.monotonic() - self._last_reconcile >= self.delivery.sweep_every:
             self._reconcile(now)
         pending = self.agenda.next_due()
         # last_tick never passes an occurrence that is still pending (say, the broker was
@@ -274,19 +285,19 @@ class BeatService:
         self._horizon = now
         if pending is None:
             return MAX_SLEEP
-        return max(0.0, min(MAX_SLEEP, (pending - utcnow()).total_seconds()))
+        return max(0.0, min(MAX_SLEEP, (pending - self.clock()).total_seconds()))
 
     def _fire(self, spec: ScheduleSpec, occurrence: datetime, *, is_catchup: bool) -> None:
-        started = time.monotonic()
-        lateness = (utcnow() - occurrence).total_seconds()
+        started = self.monotonic()
+        lateness = (self.clock() - occurrence).total_seconds()
         created, published = enqueue_occurrence(
             Occurrence(schedule_id=spec.id, scheduled_for=occurrence, is_catchup=is_catchup),
             may_publish=self.lock.held, fence=self.lock.fence(),
         )
-        duration = time.monotonic() - started
+        duration = self.monotonic() - started
         record_fanout(lateness_seconds=round(lateness, 3), duration_seconds=round(duration, 3),
                       schedule=spec.id, occurrence=occurrence.isoformat(), devices=published,
-                      at=utcnow().timestamp())
+                      at=self.clock().timestamp())
         next_run = spec.recurrence.next_after(occurrence)
         BackupSchedule.objects.filter(pk=spec.id).update(last_run_at=occurrence,
                                                         next_run_at=next_run)
@@ -299,18 +310,18 @@ class BeatService:
     def _repair(self, now: datetime, *, older_than: datetime) -> None:
         repair_stranded(now=now, window=self.window, older_than=older_than,
                         may_publish=self.lock.held, fence=self.lock.fence())
-        self._last_sweep = time.monotonic()
+        self._last_sweep = self.monotonic()
 
     def _reconcile(self, now: datetime) -> None:
         """Redeliver published rows that never finished; give up on them after max_attempts."""
-        self._last_reconcile = time.monotonic()
+        self._last_reconcile = self.monotonic()
         reconcile_deliveries(now=now, rules=self.delivery, may_publish=self.lock.held,
                              fence=self.lock.fence())
 
     # -- schedule changes ----------------------------------------------------
     def _maybe_reload(self, now: datetime) -> None:
         version = self.redis.get(SCHEDULES_VERSION_KEY)
-        stale = time.monotonic() - self._last_reload >= FULL_RELOAD_EVERY
+        stale = self.monotonic() - self._last_reload >= FULL_RELOAD_EVERY
         changed = version != self._version
         if changed or stale:
             self._reload(now, cursor=self._horizon or now)
@@ -321,7 +332,7 @@ class BeatService:
     def _reload(self, now: datetime, *, cursor: datetime) -> None:
         self._version = self.redis.get(SCHEDULES_VERSION_KEY)
         specs = []
-        tz = settings.DEVICEVAULT.display_timezone
+        tz = self.config.display_timezone
         for row in BackupSchedule.objects.filter(enabled=True):
             try:
                 specs.append(ScheduleSpec(id=row.pk, name=row.name,
@@ -330,7 +341,7 @@ class BeatService:
             except RecurrenceError as exc:
                 logger.error("schedule=%s is invalid and will not fire: %s", row.pk, exc)
         self.agenda.load(specs, cursor=cursor)
-        self._last_reload = time.monotonic()
+        self._last_reload = self.monotonic()
         logger.debug("schedules loaded: %d", len(specs))
 
     # -- introspection -------------------------------------------------------
