@@ -15,6 +15,7 @@ from django.db import DatabaseError, models, transaction
 
 from devices.models import CollectionGroup, CredentialSet, Device, DeviceGroup
 from schedules.models import BackupSchedule
+from schedules.services import schedule_create, schedule_update
 
 SECTIONS = ("collection_groups", "device_groups", "schedules", "devices")
 SCHEDULE_KEYS = {
@@ -367,8 +368,10 @@ class _Importer:
             changed = self._changes(obj, values)
             before = len(self.errors)
             self._validate("schedules", label, obj, exclude=[])
-            if len(self.errors) == before and (created or changed):
-                obj.save()
+            if len(self.errors) == before and created:
+                obj = schedule_create(name=obj.name, **values)
+            elif len(self.errors) == before and changed:
+                schedule_update(schedule=obj, data=values)
             self.report.add("schedules", "created" if created else
                             "updated" if changed else "unchanged")
             existing[obj.name] = obj

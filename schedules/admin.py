@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from schedules.models import BackupSchedule
-from schedules.services import schedules_set_enabled
+from schedules.services import (
+    SCHEDULE_FIELDS,
+    schedule_create,
+    schedule_update,
+    schedules_set_enabled,
+)
 
 
 @admin.register(BackupSchedule)
@@ -32,6 +39,17 @@ class BackupScheduleAdmin(admin.ModelAdmin):
         ("Status", {"fields": readonly_fields}),
     )
     actions = ("enable_schedules", "disable_schedules")
+
+    def save_model(
+        self, request: HttpRequest, obj: BackupSchedule, form: Any, change: bool
+    ) -> None:
+        """Through the services, like the API and the importer (derived fields, the beat)."""
+        data = {name: getattr(obj, name) for name in SCHEDULE_FIELDS}
+        if change:
+            schedule_update(schedule=obj, data=data)
+        else:
+            obj.pk = schedule_create(**data).pk  # the admin logs and redirects by it
+            obj.refresh_from_db()
 
     @admin.display(description="Local time")
     def local_time(self, obj: BackupSchedule) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -42,19 +42,42 @@ def refresh_schedule_fields(schedule: BackupSchedule, *, now: datetime | None = 
         schedule.active_since = now
 
 
-def schedule_create(**fields: Any) -> BackupSchedule:
-    """Validate and store a new schedule."""
-    schedule = BackupSchedule(**fields)
-    schedule.full_clean()
-    schedule.save()
-    return schedule
+# What a schedule's owner sets; everything else is derived (next_run_at, active_since) or
+# the beat's bookkeeping (last_run_at).
+SCHEDULE_FIELDS = (
+    "name", "schedule_type", "hour", "minute", "day_of_week", "day_of_month",
+    "cron_expression", "enabled",
+)
 
 
-def schedule_update(*, schedule: BackupSchedule, data: dict[str, Any]) -> BackupSchedule:
-    """Validate and store changes to an existing schedule."""
+def schedule_create(
+    *, name: str, schedule_type: str = "daily", hour: int = 2, minute: int = 0,
+    day_of_week: int | None = None, day_of_month: int | None = None,
+    cron_expression: str = "", enabled: bool = True,
+) -> BackupSchedule:
+    """Validate and store a new schedule (ValidationError naming the fields otherwise)."""
+    return _store(BackupSchedule(
+        name=name, schedule_type=schedule_type, hour=hour, minute=minute,
+        day_of_week=day_of_week, day_of_month=day_of_month, cron_expression=cron_expression,
+        enabled=enabled,
+    ))
+
+
+def schedule_update(*, schedule: BackupSchedule, data: Mapping[str, Any]) -> BackupSchedule:
+    """Validate and store changes (fields of SCHEDULE_FIELDS) to an existing schedule."""
+    unknown = set(data) - set(SCHEDULE_FIELDS)
+    if unknown:
+        raise TypeError(f"not a schedule field: {', '.join(sorted(unknown))}")
     for key, value in data.items():
         setattr(schedule, key, value)
+    return _store(schedule)
+
+
+def _store(schedule: BackupSchedule) -> BackupSchedule:
+    """The one place a schedule is written: validated, its derived fields refreshed; the
+    post_save signal then tells the beat."""
     schedule.full_clean()
+    refresh_schedule_fields(schedule)
     schedule.save()
     return schedule
 
@@ -65,8 +88,7 @@ def schedules_set_enabled(*, schedules: Iterable[BackupSchedule], enabled: bool)
     with transaction.atomic():
         for schedule in schedules:
             if schedule.enabled != enabled:
-                schedule.enabled = enabled
-                schedule.save()  # the pre_save signal refreshes the derived fields
+                schedule_update(schedule=schedule, data={"enabled": enabled})
                 changed += 1
     return changed
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from schedules.models import BackupSchedule
 from schedules.services import schedule_create
@@ -53,6 +54,24 @@ def test_admin_saves_a_valid_schedule_and_lists_its_next_run(admin: Client) -> N
     page = admin.get("/admin/schedules/backupschedule/").content.decode()
     assert "Weekly on Monday at 02:00" in page
     assert "AEDT" in page or "AEST" in page  # next run shown in the display timezone
+
+
+def test_admin_edit_goes_through_the_services_and_refreshes_the_derived_fields(
+    admin: Client,
+) -> None:
+    schedule = schedule_create(name="Nightly", hour=2, minute=0)
+    url = f"/admin/schedules/backupschedule/{schedule.pk}/change/"
+    assert admin.post(url, form(hour="3")).status_code == 302
+    schedule.refresh_from_db()
+    assert schedule.next_run_at is not None
+    assert timezone.localtime(schedule.next_run_at).hour == 3  # the new hour's next run
+    assert schedule.active_since is not None
+    form_disabled = form(hour="3")
+    del form_disabled["enabled"]  # an unticked checkbox is not sent
+    assert admin.post(url, form_disabled).status_code == 302
+    schedule.refresh_from_db()
+    assert not schedule.enabled and schedule.next_run_at is None
+    assert schedule.active_since is None
 
 
 def test_admin_actions_enable_and_disable(admin: Client) -> None:
