@@ -116,12 +116,7 @@ class CollectPublisher:
         With a `fence`, all of them or none: `FenceLost` when the lock is no longer ours.
         """
         if not self._redis:
-            self._extend(fence)
-            count = 0
-            for payload, _slug in items:
-                self.app.send_task(COLLECT_TASK, args=[payload], producer=self.producer)
-                count += 1
-            return count
+            return self._send_each(items, fence)
         by_queue: dict[str, list[str]] = {}
         for payload, slug in items:
             by_queue.setdefault(self._queue(payload, slug), []).append(payload)
@@ -129,43 +124,62 @@ class CollectPublisher:
         atomic = fence is not None and fence.same_server(client)
         if fence is not None and not atomic:
             self._extend(fence)
+        sent, envelopes = self._envelopes(by_queue, fence if atomic else None)
+        if envelopes:
+            self._push(client, envelopes, fence if atomic else None)
+        return sent + sum(len(batch) for batch in envelopes.values())
+
+    def _send_each(self, items: Iterable[tuple[str, str | None]], fence: Fence | None) -> int:
+        """Any other broker: Celery's own send_task per message, after the fence's check."""
+        self._extend(fence)
         count = 0
+        for payload, _slug in items:
+            self.app.send_task(COLLECT_TASK, args=[payload], producer=self.producer)
+            count += 1
+        return count
+
+    def _envelopes(
+        self, by_queue: dict[str, list[str]], atomic_fence: Fence | None
+    ) -> tuple[int, dict[str, list[str]]]:
+        """Each queue's messages from its template; a queue's first message of this
+        publisher goes the ordinary way, which declares the queue (after a synchronous check
+        of the fence). Returns (messages sent that way, envelopes per queue)."""
+        sent = 0
         envelopes: dict[str, list[str]] = {}
         for queue, payloads in by_queue.items():
             if queue not in self._templates:
-                # The first message goes the ordinary way, which declares the queue (once
-                # per queue and publisher: after a synchronous check of the fence).
-                if atomic:
-                    self._extend(fence)
+                self._extend(atomic_fence)
                 self.app.send_task(COLLECT_TASK, args=[payloads[0]], producer=self.producer)
                 self._templates[queue] = self._template(queue, payloads[0])
                 payloads = payloads[1:]
-                count += 1
+                sent += 1
             if payloads:
                 template = self._templates[queue]
                 envelopes[queue] = [self._envelope(template, p) for p in payloads]
-                count += len(payloads)
-        if not envelopes:
-            return count
-        if atomic:
-            assert fence is not None
-            queues = list(envelopes)
-            if self._fenced_push is None:
-                self._fenced_push = client.register_script(_FENCED_PUSH)
-            pushed = self._fenced_push(
-                keys=[fence.key, *queues],
-                args=[fence.value, *(len(envelopes[q]) for q in queues),
-                      *(e for q in queues for e in envelopes[q])],
-            )
-            if int(pushed) < 0:
-                fence.lost()
-                raise FenceLost("the lock key no longer holds our value")
-            return count
-        pipe = client.pipeline(transaction=False)
-        for queue, batch in envelopes.items():
-            pipe.lpush(queue, *batch)
-        pipe.execute()
-        return count
+        return sent, envelopes
+
+    def _push(
+        self, client: Any, envelopes: dict[str, list[str]], atomic_fence: Fence | None
+    ) -> None:
+        """LPUSH every queue's envelopes: in one Lua script that first checks the lock value
+        (`atomic_fence`, the broker being the lock's Redis), else in one pipeline."""
+        if atomic_fence is None:
+            pipe = client.pipeline(transaction=False)
+            for queue, batch in envelopes.items():
+                pipe.lpush(queue, *batch)
+            pipe.execute()
+            return
+        queues = list(envelopes)
+        if self._fenced_push is None:
+            self._fenced_push = client.register_script(_FENCED_PUSH)
+        pushed = self._fenced_push(
+            keys=[atomic_fence.key, *queues],
+            args=[atomic_fence.value, *(len(envelopes[q]) for q in queues),
+                  *(e for q in queues for e in envelopes[q])],
+        )
+        if int(pushed) < 0:
+            atomic_fence.lost()
+            raise FenceLost("the lock key no longer holds our value")
 
     @staticmethod
     def _extend(fence: Fence | None) -> None:

@@ -155,32 +155,16 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
         )
     )
     names = {schedule.pk: schedule.name for schedule in all_schedules}
-    # Schedules with the same recurrence (many "daily at 02:00") share the maths.
-    occurrences: dict[Recurrence, list[datetime]] = {}
-    planned: list[tuple[BackupSchedule, list[datetime]]] = []
-    for schedule in all_schedules:
-        if not schedule.enabled:
-            continue
-        try:
-            recurrence = schedule.recurrence(zone.key)
-            instants = occurrences.get(recurrence)
-            if instants is None:
-                instants = occurrences[recurrence] = recurrence.between(window_start, window_end)
-        except RecurrenceError as exc:
-            logger.warning("calendar skips invalid schedule=%s: %s", schedule.pk, exc)
-            continue
-        # The past as it was: an occurrence before the schedule's last change is shown only
-        # from its results (below), never projected from today's settings; today is listed
-        # whole (DESIGN: "occurrences earlier today are listed too").
-        since = min(schedule.updated_at, today_start)
-        planned.append((schedule, [t for t in instants if t >= since]))
     past = _past_occurrences(user, window_start, min(window_end, now), names)
-    ran = set(past)
-    projected = sum(
-        1 for schedule, instants in planned for t in instants if (schedule.pk, t) not in ran
-    )
-    if projected + len(past) > CALENDAR_MAX_ENTRIES:
-        raise CalendarTooLarge(projected + len(past))
+    planned = [
+        (schedule, [t for t in instants if (schedule.pk, t) not in past])
+        for schedule, instants in _planned_occurrences(
+            all_schedules, zone, window_start, window_end, today_start=today_start
+        )
+    ]
+    entries_count = len(past) + sum(len(instants) for _, instants in planned)
+    if entries_count > CALENDAR_MAX_ENTRIES:
+        raise CalendarTooLarge(entries_count)
 
     devices_by_schedule, counts = _calendar_devices(user)
     by_day: dict[date, list[CalendarEntry]] = {
@@ -190,35 +174,75 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
     def add(instant: datetime, entry: CalendarEntry) -> None:
         entries = by_day.get(instant.astimezone(zone).date())
         if entries is not None:  # else only around a DST change at midnight: outside
+            entry["time"] = _local_time(instant, zone)
             entries.append(entry)
 
     for schedule, instants in planned:
-        schedule_id, name = schedule.pk, schedule.name
-        devices = devices_by_schedule.get(schedule_id, [])
-        count = counts.get(schedule_id, 0)
+        devices = devices_by_schedule.get(schedule.pk, [])
+        upcoming = _upcoming_entry(schedule, devices, counts.get(schedule.pk, 0))
         for instant in instants:
-            if (schedule_id, instant) in ran:
-                continue
-            entry: CalendarEntry = {
-                "schedule_id": schedule_id,
-                "schedule_name": name,
-                "time": _local_time(instant, zone),
-                "device_count": count,
-                "devices": devices,
-                "devices_truncated": count > len(devices),
-            }
-            if instant <= now:  # due, and nothing ran for the devices this user sees
-                entry = {**entry, "device_count": 0, "devices": [], "devices_truncated": False,
-                         "results": {}}
-            add(instant, entry)
+            if instant > now:
+                add(instant, upcoming.copy())
+            else:  # due, and nothing ran for the devices this user sees
+                add(instant, _past_entry(schedule.pk, schedule.name))
     for (_, instant), entry in past.items():
-        entry["time"] = _local_time(instant, zone)
         add(instant, entry)
     calendar: Calendar = {}
     for day, entries in by_day.items():
         entries.sort(key=_entry_order)
         calendar[day.isoformat()] = entries
     return calendar
+
+
+def _planned_occurrences(
+    schedules: list[BackupSchedule], zone: ZoneInfo, start: datetime, end: datetime, *,
+    today_start: datetime,
+) -> list[tuple[BackupSchedule, list[datetime]]]:
+    """Each enabled schedule's occurrences in [start, end) by its current settings; the past
+    only from its last change (or today) on: before that, only its results tell."""
+    # Schedules with the same recurrence (many "daily at 02:00") share the maths.
+    occurrences: dict[Recurrence, list[datetime]] = {}
+    planned: list[tuple[BackupSchedule, list[datetime]]] = []
+    for schedule in schedules:
+        if not schedule.enabled:
+            continue
+        try:
+            recurrence = schedule.recurrence(zone.key)
+            instants = occurrences.get(recurrence)
+            if instants is None:
+                instants = occurrences[recurrence] = recurrence.between(start, end)
+        except RecurrenceError as exc:
+            logger.warning("calendar skips invalid schedule=%s: %s", schedule.pk, exc)
+            continue
+        # Today is listed whole (DESIGN: "occurrences earlier today are listed too").
+        since = min(schedule.updated_at, today_start)
+        planned.append((schedule, [t for t in instants if t >= since]))
+    return planned
+
+
+def _upcoming_entry(
+    schedule: BackupSchedule, devices: list[CalendarDevice], count: int
+) -> CalendarEntry:
+    return {
+        "schedule_id": schedule.pk,
+        "schedule_name": schedule.name,
+        "time": "",
+        "device_count": count,
+        "devices": devices,  # shared by all of the schedule's upcoming entries
+        "devices_truncated": count > len(devices),
+    }
+
+
+def _past_entry(schedule_id: int | None, name: str) -> CalendarEntry:
+    return {
+        "schedule_id": schedule_id,
+        "schedule_name": name,
+        "time": "",
+        "device_count": 0,
+        "devices": [],
+        "devices_truncated": False,
+        "results": {},
+    }
 
 
 def _local_time(instant: datetime, zone: ZoneInfo) -> str:
@@ -244,16 +268,9 @@ def _past_occurrences(
     for schedule_id, schedule_name, instant, status, n in rows.annotate(n=Count("pk")):
         entry = past.get((schedule_id, instant))
         if entry is None:
-            entry = past[(schedule_id, instant)] = {
-                "schedule_id": schedule_id,
-                "schedule_name": names.get(schedule_id, schedule_name)
-                if schedule_id is not None else schedule_name,
-                "time": "",
-                "device_count": 0,
-                "devices": [],
-                "devices_truncated": False,
-                "results": {},
-            }
+            name = names.get(schedule_id, schedule_name) if schedule_id is not None \
+                else schedule_name
+            entry = past[(schedule_id, instant)] = _past_entry(schedule_id, name)
         entry["results"][status] = entry["results"].get(status, 0) + n
         entry["device_count"] += n
     if not past:
