@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import redis
 
-from devices.publisher import Fence
+from devices.dispatch.publisher import Fence
 from project.processes import pid_alive
 
 logger = logging.getLogger(__name__)
@@ -210,7 +210,7 @@ class LeaderLock:
                          LOCK_KEY)
 
     def fence(self) -> Fence:
-        """What the publisher checks before each batch (devices/publisher.py)."""
+        """What the publisher checks before each batch (devices/dispatch/publisher.py)."""
         return Fence(client=self.client, key=LOCK_KEY, value=self.value, extend=self.extend,
                      lost=self.mark_lost)
 

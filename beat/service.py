@@ -2,7 +2,7 @@
 
 `BackupScheduler` (beat/scheduler.py) only hands Celery's loop to this class. It talks to
 Redis (the lock, the change marker), to the database (schedules, SchedulerState, results)
-and, through devices.fanout, to the broker.
+and, through devices.dispatch.fanout, to the broker.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from beat.agenda import Agenda, ScheduleSpec
 from beat.catchup import CatchupPlan, catchup_steps, handled_through, plan_catchup
 from beat.lock import LeaderLock
 from beat.models import SchedulerState
-from devices.delivery import DeliveryRules
-from devices.fanout import Occurrence, enqueue_occurrence, record_missed, repair_stranded
+from devices.dispatch.delivery import DeliveryRules
+from devices.dispatch.fanout import Occurrence, enqueue_occurrence, record_missed, repair_stranded
+from devices.dispatch.redelivery import reconcile_deliveries
 from devices.metrics import record_fanout
-from devices.redelivery import reconcile_deliveries
 from project.config import Config
 from project.redis_client import new_redis_client
 from schedules.models import BackupSchedule

@@ -17,8 +17,8 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from devices.access import allowed_device_groups, restrict_credential_sets, restrict_through
-from devices.credentials import credential_set_set_secrets
-from devices.hostkeys import ACCEPT_ACTION, fingerprint
+from devices.collection.credentials import credential_set_set_secrets
+from devices.collection.hostkeys import ACCEPT_ACTION, fingerprint
 from devices.models import (
     CollectionGroup,
     CredentialSet,
@@ -166,7 +166,7 @@ class CollectionGroupAdmin(admin.ModelAdmin):
 
     @admin.display(description="Queue")
     def queue(self, obj: CollectionGroup) -> str:
-        from devices.queues import collection_queue_name_from_group
+        from devices.dispatch.queues import collection_queue_name_from_group
 
         return collection_queue_name_from_group(obj)
 

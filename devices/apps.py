@@ -11,8 +11,9 @@ class DevicesConfig(AppConfig):
         # Schedules know nothing of devices: devices add `device_count` to schedule reads.
         from devices import metrics
         from devices.access import can_change_devices
+        from devices.collection import tasks  # noqa: F401 - registers device.collect
+        from devices.dispatch.worker import CollectionQueues
         from devices.selectors import annotate_visible_device_count
-        from devices.worker import CollectionQueues
         from project.auth_api import register_user_capability
         from project.celery import app
         from project.metrics import register_metrics

@@ -238,7 +238,7 @@ def _estimated_final_rows() -> dict[str, int] | None:
 
 # -- the families this app adds to /metrics (registered in DevicesConfig.ready) -------------
 def _read_database() -> tuple[dict[str, int], datetime | None, list[str]]:
-    from devices.worker import collection_queue_names
+    from devices.dispatch.worker import collection_queue_names
 
     oldest = DeviceBackupResult.objects.filter(status=Status.QUEUED).aggregate(
         oldest=Min("queued_at")
@@ -259,7 +259,7 @@ def collect_metrics(scrape: Scrape) -> Iterable[Metric]:
     `schedule` labels carry the schedule id, never its name (names are free text typed by
     users); `devicevault_queue_depth` needs a Redis broker (absent with any other).
     """
-    from devices.queues import DEFAULT_QUEUE
+    from devices.dispatch.queues import DEFAULT_QUEUE
 
     families: list[Metric] = []
     database = scrape.read("database", _read_database)

@@ -23,9 +23,9 @@ DEFAULT_QUEUE_SLUG = "default"
 class CredentialSet(models.Model):
     """A named login for devices: username, password and/or private key, optional port.
 
-    The secrets are stored only as Fernet tokens (devices.credentials) and are read back only
-    by the collector, through `devices.credentials.ssh_login()`: no serializer, log line,
-    task message or admin list ever carries them.
+    The secrets are stored only as Fernet tokens (devices.collection.credentials) and are read
+    back only by the collector, through `devices.collection.credentials.ssh_login()`: no
+    serializer, log line, task message or admin list ever carries them.
     """
 
     name = models.CharField(max_length=100, unique=True)

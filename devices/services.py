@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from devices.fanout import Occurrence, enqueue_occurrence
-from devices.hostkeys import fingerprint, normalize_key
+from devices.collection.hostkeys import fingerprint, normalize_key
+from devices.dispatch.fanout import Occurrence, enqueue_occurrence
 from devices.models import CredentialSet, Device, DeviceQuerySet
 from schedules.models import BackupSchedule
 

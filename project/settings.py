@@ -242,7 +242,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
-CELERY_TASK_ROUTES = ("devices.routing.route_task",)
+CELERY_TASK_ROUTES = ("devices.dispatch.routing.route_task",)
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -322,7 +322,7 @@ LOGGING = {
 }
 
 
-# -- Collection (devices.ssh, devices.tasks, devices.credentials) ---------------------------
+# -- Collection (devices.collection: ssh, tasks, credentials) --------------------------------
 def _seconds(name: str, raw: str, *, low: float, high: float, unit: str = "seconds") -> float:
     try:
         value = float(raw)
@@ -398,7 +398,8 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",  # `Authorization: Token <token>`, as before
 }
 
-# The `local` backup method reads regular files under this directory only (devices.local).
+# The `local` backup method reads regular files under this directory only
+# (devices.collection.local).
 LOCAL_COLLECT_ROOT = Path(
     os.environ.get("DEVICEVAULT_LOCAL_ROOT", "").strip() or VAR_DIR / "local-devices"
 )

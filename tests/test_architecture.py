@@ -69,7 +69,7 @@ def _package(module: str) -> str:
 
 
 def test_the_graph_sees_the_code() -> None:
-    assert "devices.fanout" in GRAPH and "devices.models" in GRAPH["devices.fanout"]
+    assert "devices.models" in GRAPH["devices.dispatch.fanout"]
     assert "schedules.models" in GRAPH["devices.models"]
 
 
@@ -120,3 +120,14 @@ def test_no_import_cycle_between_modules() -> None:
         if module not in index:
             visit(module)
     assert cycles == []
+
+
+def test_the_beat_reaches_the_devices_only_through_dispatch_and_their_metrics() -> None:
+    wrong = sorted(
+        f"{module} imports {target}"
+        for module, targets in GRAPH.items() if _package(module) == "beat"
+        for target in targets
+        if _package(target) == "devices"
+        and not target.startswith("devices.dispatch") and target != "devices.metrics"
+    )
+    assert wrong == []

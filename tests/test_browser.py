@@ -108,7 +108,7 @@ def _seed_history() -> None:
 
     from django.utils import timezone
 
-    from devices.backups import backup_store
+    from devices.collection.backups import backup_store
     from devices.models import BackupSchedule, Device, DeviceBackupResult
     from devices.selectors import display_zone
 

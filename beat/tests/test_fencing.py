@@ -14,7 +14,7 @@ from django.conf import settings
 from beat.agenda import ScheduleSpec
 from beat.lock import LOCK_KEY
 from beat.service import BeatService
-from devices.fanout import Occurrence, enqueue_occurrence
+from devices.dispatch.fanout import Occurrence, enqueue_occurrence
 from devices.models import DeviceBackupResult
 from tests.support.fleet import make_devices
 
@@ -76,7 +76,7 @@ def test_a_leader_whose_lock_key_is_gone_publishes_no_batch(
 def test_a_leader_that_holds_its_lock_publishes_every_batch(
     redis_db: Any, make_schedule: Any, monkeypatch: Any, other_server: bool
 ) -> None:
-    monkeypatch.setattr("devices.fanout.PUBLISH_BATCH", 7)
+    monkeypatch.setattr("devices.dispatch.fanout.PUBLISH_BATCH", 7)
     schedule = make_schedule()
     make_devices(30, schedule=schedule)
     service = leader(redis_db, other_server=other_server)
@@ -89,7 +89,7 @@ def test_a_leader_that_holds_its_lock_publishes_every_batch(
 def test_the_lock_lost_between_two_batches_stops_at_the_next_batch(
     redis_db: Any, make_schedule: Any, monkeypatch: Any
 ) -> None:
-    import devices.fanout as fanout
+    import devices.dispatch.fanout as fanout
 
     monkeypatch.setattr(fanout, "PUBLISH_BATCH", 10)
     schedule = make_schedule()

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from devices.access import credential_set_error, restrict_credential_sets
-from devices.hostkeys import fingerprint
+from devices.collection.hostkeys import fingerprint
 from devices.models import CredentialSet, Device, DeviceBackup, DeviceBackupResult
 from devices.outcomes import LAST_BACKUP_STATUSES, is_stale, last_backup, stale_periods
 from project.api import IdField, QueryIdField, RejectUnknownFieldsMixin, UtcDateTimeField

@@ -52,7 +52,7 @@ from devices.api.serializers import (
     DeviceSerializer,
     RunNowResultSerializer,
 )
-from devices.backups import backup_diff, backups_of
+from devices.collection.backups import backup_diff, backups_of
 from devices.models import Device, DeviceBackup, DeviceBackupResult, DeviceQuerySet
 from devices.outcomes import with_outcomes
 from devices.selectors import (

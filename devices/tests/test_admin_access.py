@@ -13,8 +13,8 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
-from devices.backups import backup_store
-from devices.credentials import credential_set_create
+from devices.collection.backups import backup_store
+from devices.collection.credentials import credential_set_create
 from devices.models import (
     CollectionGroup,
     CredentialSet,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from devices.backups import backup_store
+from devices.collection.backups import backup_store
 from devices.models import Device, DeviceBackup, DeviceBackupResult
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from devices.backups import backup_store
+from devices.collection.backups import backup_store
 from devices.models import Device, DeviceBackup, DeviceBackupResult
 from schedules.models import BackupSchedule
 from tests.support.broker import queued_payloads

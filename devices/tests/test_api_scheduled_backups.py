@@ -14,8 +14,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from devices.backups import backup_store
-from devices.fanout import Occurrence, create_results, scheduled_devices
+from devices.collection.backups import backup_store
+from devices.dispatch.fanout import Occurrence, create_results, scheduled_devices
 from devices.models import Device, DeviceBackupResult
 
 pytestmark = pytest.mark.django_db

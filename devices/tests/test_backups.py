@@ -12,9 +12,14 @@ from typing import Any
 
 import pytest
 
-from devices import tasks
-from devices.backups import backup_diff, backup_store
-from devices.collectors import _REGISTRY, Collected, CollectionError, TransientCollectionError
+from devices.collection import service
+from devices.collection.backups import backup_diff, backup_store
+from devices.collection.collectors import (
+    _REGISTRY,
+    Collected,
+    CollectionError,
+    TransientCollectionError,
+)
 from devices.models import ConfigBlob, Device, DeviceBackup, DeviceBackupResult
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +113,7 @@ def test_success_stores_the_configuration_with_the_result(
 ) -> None:
     fake_collector("hostname a\n")
     result = new_result(device)
-    assert tasks.run_collection(result.pk) == "success"
+    assert service.run_collection(result.pk) == "success"
     result.refresh_from_db()
     assert result.status == "success" and result.error == ""
     assert result.backup.blob.text == "hostname a\n"  # type: ignore[attr-defined]
@@ -120,7 +125,7 @@ def test_transient_failures_are_retried_then_succeed(device: Device, fake_collec
                            TransientCollectionError("connection refused by 127.0.0.1:22"),
                            "hostname a\n")
     result = new_result(device)
-    assert tasks.run_collection(result.pk) == "success"
+    assert service.run_collection(result.pk) == "success"
     assert len(calls) == 3
     assert caplog.text.count("collect retry: device=") == 2
 
@@ -130,7 +135,7 @@ def test_retries_are_bounded_and_say_how_many_attempts(device: Device, fake_coll
     settings.COLLECT_RETRY_DELAYS = (0.0,)
     calls = fake_collector(TransientCollectionError("connection refused by 127.0.0.1:22"))
     result = new_result(device)
-    assert tasks.run_collection(result.pk) == "failed"
+    assert service.run_collection(result.pk) == "failed"
     result.refresh_from_db()
     assert result.error == "connection refused by 127.0.0.1:22 (tried 2 times)"
     assert len(calls) == 2
@@ -139,16 +144,16 @@ def test_retries_are_bounded_and_say_how_many_attempts(device: Device, fake_coll
 
 def test_no_retry_that_would_overrun_the_budget(device: Device, fake_collector: Any,
                                                 monkeypatch: Any) -> None:
-    monkeypatch.setattr(tasks, "COLLECT_BUDGET", 1)  # less than one more attempt could take
+    monkeypatch.setattr(service, "COLLECT_BUDGET", 1)  # less than one more attempt could take
     calls = fake_collector(TransientCollectionError("connection refused by 127.0.0.1:22"))
-    assert tasks.run_collection(new_result(device).pk) == "failed"
+    assert service.run_collection(new_result(device).pk) == "failed"
     assert len(calls) == 1
 
 
 def test_permanent_failures_are_not_retried(device: Device, fake_collector: Any) -> None:
     calls = fake_collector(CollectionError("authentication failed on 127.0.0.1:22"))
     result = new_result(device)
-    assert tasks.run_collection(result.pk) == "failed"
+    assert service.run_collection(result.pk) == "failed"
     result.refresh_from_db()
     assert result.error == "authentication failed on 127.0.0.1:22"
     assert len(calls) == 1
@@ -157,7 +162,7 @@ def test_permanent_failures_are_not_retried(device: Device, fake_collector: Any)
 def test_a_crashing_collector_still_ends_the_row(device: Device, fake_collector: Any) -> None:
     fake_collector(RuntimeError("boom"))
     result = new_result(device)
-    assert tasks.run_collection(result.pk) == "failed"
+    assert service.run_collection(result.pk) == "failed"
     result.refresh_from_db()
     assert result.error == "RuntimeError: boom" and result.finished_at is not None
 
@@ -169,8 +174,8 @@ def test_a_backup_that_cannot_be_stored_fails_the_row(device: Device, fake_colle
     def broken(**kwargs: Any) -> Any:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(tasks, "backup_store", broken)
+    monkeypatch.setattr(service, "backup_store", broken)
     result = new_result(device)
-    assert tasks.run_collection(result.pk) == "failed"
+    assert service.run_collection(result.pk) == "failed"
     result.refresh_from_db()
     assert result.error == "could not store the configuration: disk full"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from devices.fanout import Occurrence, enqueue_occurrence
+from devices.dispatch.fanout import Occurrence, enqueue_occurrence
 from devices.models import CollectionGroup, Device, DeviceBackupResult
 from tests.support.fleet import make_devices
 from tests.support.worker_app import COLLECTED_KEY, INTERVALS_KEY
@@ -56,7 +56,7 @@ def test_each_group_collects_one_device_at_a_time_across_workers(
 def test_a_message_delivered_twice_collects_the_device_once(
     procs: Any, redis_db: Any, make_schedule: Any
 ) -> None:
-    from devices.fanout import publish_pending
+    from devices.dispatch.fanout import publish_pending
 
     schedule = make_schedule()
     make_devices(5, schedule=schedule)

@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from devices.access import credential_set_error
-from devices.collectors import CollectionError
-from devices.credentials import credential_set_create, ssh_login
+from devices.collection.collectors import CollectionError
+from devices.collection.credentials import credential_set_create, ssh_login
 from devices.models import CredentialSet, Device, DeviceGroup
 
 pytestmark = pytest.mark.django_db

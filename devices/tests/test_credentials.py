@@ -13,8 +13,8 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
 
-from devices.collectors import CollectionError
-from devices.credentials import (
+from devices.collection.collectors import CollectionError
+from devices.collection.credentials import (
     CredentialsKeyError,
     credential_set_create,
     decrypt,
@@ -222,7 +222,7 @@ def test_device_admin_sets_platform_command_and_credential_set(
     assert (device.platform, device.credential_set) == ("linux", credentials)
     from datetime import UTC, datetime
 
-    from devices.backups import backup_store
+    from devices.collection.backups import backup_store
     from devices.models import DeviceBackupResult
     from schedules.services import schedule_create
 

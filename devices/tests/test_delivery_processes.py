@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from devices.fanout import Occurrence, enqueue_occurrence
+from devices.dispatch.fanout import Occurrence, enqueue_occurrence
 from devices.models import CollectionGroup, Device, DeviceBackupResult
 from tests.support.fleet import make_devices
 from tests.support.sshd import free_port
@@ -37,8 +37,8 @@ def status_of(pk: int) -> str:
 
 def publish_copy(result_id: int) -> None:
     """Publish another copy of the first message of a row."""
-    from devices.fanout import collect_payload
-    from devices.publisher import CollectPublisher
+    from devices.dispatch.fanout import collect_payload
+    from devices.dispatch.publisher import CollectPublisher
     from project.celery import app
 
     row: dict[str, Any] = DeviceBackupResult.objects.filter(pk=result_id).values(  # type: ignore[assignment]
@@ -83,7 +83,7 @@ def test_a_worker_that_cannot_reach_the_database_or_redis_retries_the_message_in
 def test_a_row_whose_worker_was_killed_mid_collection_is_delivered_again_by_the_sweep(
     procs: Any, redis_db: Any, make_schedule: Any
 ) -> None:
-    from devices.redelivery import DeliveryRules, reconcile_deliveries
+    from devices.dispatch.redelivery import DeliveryRules, reconcile_deliveries
 
     schedule = make_schedule()
     make_devices(1, schedule=schedule)

@@ -1,4 +1,4 @@
-"""The delivery rules (devices/delivery.py): pure, no database."""
+"""The delivery rules (devices/dispatch/delivery.py): pure, no database."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from devices.delivery import DeliveryRules, Verdict, may_claim
+from devices.dispatch.delivery import DeliveryRules, Verdict, may_claim
 from project.config import CollectionConfig
 
 NOW = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)

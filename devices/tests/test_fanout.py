@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from devices.fanout import Occurrence, create_results, repair_stranded, scheduled_devices
+from devices.dispatch.fanout import Occurrence, create_results, repair_stranded, scheduled_devices
 from devices.models import DeviceBackupResult
 from tests.support.broker import queued_payloads
 from tests.support.fleet import make_devices
@@ -27,7 +27,7 @@ def test_one_occurrence_with_many_stranded_rows_is_republished_in_one_pass_and_o
     assert create_results(occurrence, scheduled_devices(schedule.pk)) == 150
     DeviceBackupResult.objects.update(queued_at=now - timedelta(minutes=4))
 
-    with caplog.at_level(logging.INFO, logger="devices.fanout"):
+    with caplog.at_level(logging.INFO, logger="devices.dispatch.fanout"):
         published = repair_stranded(now=now, window=timedelta(hours=2),
                                     older_than=now - timedelta(minutes=1))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devices.hostkeys import HostKeyOutcome, fingerprint, host_key_verdict, normalize_key
+from devices.collection.hostkeys import HostKeyOutcome, fingerprint, host_key_verdict, normalize_key
 
 # Made with `ssh-keygen -t ed25519` / `-t ecdsa`; fingerprints as `ssh-keygen -l` prints them.
 ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlIO0GeeRU9EKcgacYSbVROfh2T9Ckr5T7x16PrMWuy"

@@ -158,8 +158,8 @@ def test_shipped_demo_inventory_imports_with_loopback_addresses_only() -> None:
 def test_the_demo_backs_up_every_device_but_one_whose_file_is_missing(settings: Any) -> None:
     from datetime import UTC, datetime
 
+    from devices.collection.service import run_collection
     from devices.models import DeviceBackupResult
-    from devices.tasks import run_collection
 
     settings.LOCAL_COLLECT_ROOT = DEMO.parent / "demo-devices"  # what start copies to var/
     call_command("import_inventory", str(DEMO), stdout=StringIO())

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from devices.collection.service import run_collection
 from devices.models import ConfigBlob, Device, DeviceBackup, DeviceBackupResult
-from devices.tasks import run_collection
 
 CONFIG_V1 = "hostname core-01\ninterface Gi0/1\n ip address 192.0.2.1 255.255.255.0\nend\n"
 CONFIG_V2 = "hostname core-01\ninterface Gi0/1\n ip address 192.0.2.9 255.255.255.0\nend\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from devices.collectors import CollectionError
-from devices.platforms import PLATFORMS, OutputError, normalize, platform_named
+from devices.collection.collectors import CollectionError
+from devices.collection.platforms import PLATFORMS, OutputError, normalize, platform_named
 
 IOS = PLATFORMS["cisco_ios"]
 ROS = PLATFORMS["mikrotik_routeros"]

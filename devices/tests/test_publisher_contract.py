@@ -1,4 +1,5 @@
-"""Contract of the hand-built `device.collect` messages (devices/publisher.py) with Celery's own.
+"""Contract of the hand-built `device.collect` messages (devices/dispatch/publisher.py) with
+Celery's own.
 
 The publisher sends the first message of each queue through `send_task` and copies it as a
 template for the rest. These tests hold every templated message against what Celery itself
@@ -21,9 +22,9 @@ import pytest
 from celery.utils.saferepr import saferepr
 from kombu.serialization import dumps as kombu_dumps
 
-from devices.publisher import CollectPublisher
-from devices.queues import DEFAULT_QUEUE, collection_queue_name_from_slug
-from devices.routing import COLLECT_TASK
+from devices.dispatch.publisher import CollectPublisher
+from devices.dispatch.queues import DEFAULT_QUEUE, collection_queue_name_from_slug
+from devices.dispatch.routing import COLLECT_TASK
 from project.celery import app
 
 GROUP_SLUG = "sydney-dc1"

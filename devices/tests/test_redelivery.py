@@ -1,4 +1,5 @@
-"""The leader's delivery sweep against the database and the broker (devices/redelivery.py)."""
+"""The leader's delivery sweep against the database and the broker
+(devices/dispatch/redelivery.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from devices.delivery import DeliveryRules
-from devices.fanout import Occurrence, enqueue_occurrence
+from devices.collection.service import run_collection
+from devices.dispatch.delivery import DeliveryRules
+from devices.dispatch.fanout import Occurrence, enqueue_occurrence
+from devices.dispatch.redelivery import reconcile_deliveries
 from devices.metrics import read_counters
 from devices.models import DeviceBackupResult
-from devices.redelivery import reconcile_deliveries
-from devices.tasks import run_collection
 from tests.support.broker import queued_payloads
 from tests.support.fleet import make_devices
 
@@ -88,13 +89,13 @@ def test_a_late_first_delivery_neither_claims_nor_overwrites_the_second(
 
 
 def test_the_outcome_of_a_superseded_attempt_is_not_recorded(rows: list[int]) -> None:
-    from devices import tasks
+    from devices.collection import service
 
     # Attempt 1 is collecting when the row is published again as attempt 2 and claimed.
     DeviceBackupResult.objects.filter(pk=rows[0]).update(status="running")
     DeviceBackupResult.objects.filter(pk=rows[0]).update(attempts=2)
-    assert not tasks._finish(rows[0], "success", "", attempt=1)
-    assert tasks._finish(rows[0], "success", "", attempt=2)
+    assert not service._finish(rows[0], "success", "", attempt=1)
+    assert service._finish(rows[0], "success", "", attempt=2)
 
 
 def test_rows_that_finished_or_were_never_published_are_left_alone(rows: list[int]) -> None:

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from devices.credentials import credential_set_create
-from devices.fanout import Occurrence, enqueue_occurrence
+from devices.collection.credentials import credential_set_create
+from devices.collection.service import run_collection
+from devices.dispatch.fanout import Occurrence, enqueue_occurrence
 from devices.models import ConfigBlob, CredentialSet, Device, DeviceBackup, DeviceBackupResult
 from devices.services import schedule_run_now
-from devices.tasks import run_collection
 from tests.support.broker import queued_payloads
 from tests.support.sshd import SshServer, free_port, require_sshd, start_sshd
 

@@ -18,10 +18,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from devices.credentials import credential_set_create
-from devices.hostkeys import fingerprint, normalize_key
+from devices.collection.credentials import credential_set_create
+from devices.collection.hostkeys import fingerprint, normalize_key
+from devices.collection.service import run_collection
 from devices.models import Device, DeviceBackup, DeviceBackupResult
-from devices.tasks import run_collection
 from tests.support.sshd import SshServer, require_sshd, start_sshd
 
 pytestmark = pytest.mark.timeout(120)
@@ -187,7 +187,7 @@ def test_off_accepts_any_key_with_a_warning_and_stores_nothing(
     collection: Any, device: Device, servers: list[SshServer], tmp_path: Path, caplog: Any
 ) -> None:
     collection(ssh_host_key_policy="off")
-    caplog.set_level(logging.WARNING, logger="devices.ssh")
+    caplog.set_level(logging.WARNING, logger="devices.collection.ssh")
     result = collect(device)
     assert result.status == "success", result.error
     assert (device.ssh_host_key, device.ssh_host_key_offered) == ("", "")

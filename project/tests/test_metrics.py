@@ -22,9 +22,9 @@ from beat.models import SchedulerState
 from devices import metrics as counters
 from devices.choices import TERMINAL_RESULT_STATUSES
 from devices.choices import DeviceBackupResultStatusChoices as Status
-from devices.fanout import Occurrence, enqueue_occurrence, record_missed, repair_stranded
+from devices.collection.service import run_collection
+from devices.dispatch.fanout import Occurrence, enqueue_occurrence, record_missed, repair_stranded
 from devices.models import DeviceBackupResult
-from devices.tasks import run_collection
 from schedules.models import BackupSchedule
 from schedules.services import schedule_create
 from tests.support.fleet import make_devices
@@ -234,7 +234,7 @@ def test_stranded_rows_too_old_to_publish_count_as_missed_window(
     daily = fleet["schedules"]["daily"]  # two devices
     now = datetime.now(UTC)
     with pytest.MonkeyPatch.context() as patch:  # the beat died before publishing anything
-        patch.setattr("devices.fanout.publish_pending", lambda *a, **k: 0)
+        patch.setattr("devices.dispatch.fanout.publish_pending", lambda *a, **k: 0)
         enqueue_occurrence(Occurrence(schedule_id=daily.pk, scheduled_for=now - timedelta(hours=5)))
     later = datetime.now(UTC) + timedelta(seconds=1)
     assert repair_stranded(now=later, window=timedelta(hours=2), older_than=later) == 0

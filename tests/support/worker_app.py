@@ -15,7 +15,7 @@ import time
 import redis
 from celery import current_task
 
-from devices.collectors import Collected, register
+from devices.collection.collectors import Collected, register
 from project.celery import app
 
 COLLECTED_KEY = "devicevault:test:collected"  # list of "<device id>"

@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from devices.collectors import CollectionError
-from devices.credentials import credentials_reencrypt
+from devices.collection.collectors import CollectionError
+from devices.collection.credentials import credentials_reencrypt
 
 
 class Command(BaseCommand):

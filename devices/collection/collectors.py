@@ -21,8 +21,8 @@ class TransientCollectionError(CollectionError):
 
 
 class HostKeyRefused(CollectionError):
-    """The device presented an SSH host key the policy refuses (devices.hostkeys); nothing was
-    sent to it. `offered_key` waits on the device for an admin to accept it."""
+    """The device presented an SSH host key the policy refuses (devices.collection.hostkeys);
+    nothing was sent to it. `offered_key` waits on the device for an admin to accept it."""
 
     def __init__(self, message: str, *, offered_key: str) -> None:
         super().__init__(message)

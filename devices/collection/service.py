@@ -3,32 +3,29 @@
 A message whose row is no longer waiting (a duplicate, or an earlier attempt's late copy)
 changes nothing, not even its group's slot. A database or Redis error before the claim
 retries the message later; it is never acknowledged unprocessed. The outcome is recorded
-only while the row still belongs to this attempt (devices/delivery.py).
+only while the row still belongs to this attempt (devices/dispatch/delivery.py).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import random
 import socket
 import time
 import uuid
 from typing import Any
 
 import redis
-from celery import shared_task
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
 
-import devices.local  # noqa: F401 - registers the `local` backup method in every worker
-import devices.ssh  # noqa: F401 - registers the `ssh` backup method in every worker
-from devices.backups import backup_store
+import devices.collection.local  # noqa: F401 - registers the `local` backup method in every worker
+import devices.collection.ssh  # noqa: F401 - registers the `ssh` backup method in every worker
 from devices.choices import DeviceBackupResultStatusChoices as Status
-from devices.collectors import (
+from devices.collection.backups import backup_store
+from devices.collection.collectors import (
     Collected,
     CollectionError,
     Collector,
@@ -37,26 +34,21 @@ from devices.collectors import (
     collector_for,
     config_too_large,
 )
-from devices.delivery import DeliveryRules, may_claim
+from devices.collection.slots import GroupSlots
+from devices.dispatch.delivery import DeliveryRules, may_claim
+from devices.dispatch.queues import DEFAULT_QUEUE
 from devices.metrics import count_finished
 from devices.models import CollectionGroup, Device, DeviceBackupResult
-from devices.queues import DEFAULT_QUEUE
-from devices.routing import COLLECT_TASK
 from devices.services import device_offer_host_key, device_trust_host_key
-from devices.slots import GroupSlots
 
 logger = logging.getLogger(__name__)
 
-# Seconds before a task blocked by its group's limit tries again (jittered, so waiting
-# tasks do not retry in lockstep).
-SLOT_RETRY_DELAY = (0.5, 2.0)
 RULES = DeliveryRules.from_config(settings.DEVICEVAULT.collection)
 # Seconds one collection may take, retries included: inside the task's soft time limit
 # (and so inside the group slot's expiry).
 COLLECT_BUDGET = RULES.collect_budget
 # Errors of the database or Redis (not of the device): the message is retried later.
 INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError, redis.RedisError)
-ERROR_RETRY_MAX = 30  # seconds; the longest wait between retries after such an error
 FINISH_RETRY_FOR = 60  # seconds an outcome keeps trying to reach the database
 
 
@@ -66,27 +58,17 @@ def _slots() -> GroupSlots:
     return GroupSlots(redis_client())
 
 
-@shared_task(
-    name=COLLECT_TASK, bind=True, max_retries=None, acks_late=True,
-    # collection.time_limit_seconds is the hard limit; the group slot outlives it by 60 s,
-    # exactly as long as the sweep waits before it calls a `running` row abandoned.
-    soft_time_limit=RULES.soft_time_limit, time_limit=RULES.hard_time_limit,
-)
-def collect(self: Any, payload: str) -> str:
-    """Collect one device for one occurrence, at most once, within its group's limit."""
-    data = json.loads(payload)
-    try:
-        return _collect(self, data)
-    except INFRASTRUCTURE_ERRORS as exc:
-        delay = min(ERROR_RETRY_MAX, 2 ** min(self.request.retries, 5)) * random.uniform(0.5, 1)
-        logger.warning("result=%s: %s: %s; retrying in %.1fs", data.get("result_id"),
-                       type(exc).__name__, exc, delay)
-        close_old_connections()
-        connection.close()
-        raise self.retry(countdown=delay) from None
+class GroupBusy(Exception):
+    """The device's collection group already runs as many collections as it may."""
 
 
-def _collect(task: Any, data: dict[str, Any]) -> str:
+def collect_in_slot(data: dict[str, Any]) -> str:
+    """Collect the device of one `device.collect` payload inside its group's slot.
+
+    A row that is no longer waiting for this delivery (a duplicate, or an earlier attempt's
+    late copy) changes nothing, not even the group's slot. GroupBusy when the group is full;
+    database or Redis errors propagate (the task retries the message).
+    """
     result_id = int(data["result_id"])
     attempt = data.get("attempt")
     row = DeviceBackupResult.objects.filter(pk=result_id).values_list(
@@ -107,7 +89,7 @@ def _collect(task: Any, data: dict[str, Any]) -> str:
     # One holder per delivery: a duplicate of this message can never release our slot.
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}:{result_id}"
     if not slots.acquire(group_slug, holder, limit, ttl=RULES.slot_ttl):
-        raise task.retry(countdown=random.uniform(*SLOT_RETRY_DELAY))
+        raise GroupBusy(group_slug)
     try:
         return run_collection(result_id, attempt=attempt)
     finally:

@@ -1,8 +1,8 @@
 """The rules for work that reached the broker (DESIGN.md, "Nothing is stranded").
 
-Pure: no Django, no I/O; time is always an argument. `devices/redelivery.py` applies these
-rules to the database, the beat's leader calls it, and `devices/tasks.py` uses the claim rule
-and the time limits.
+Pure: no Django, no I/O; time is always an argument. `devices/dispatch/redelivery.py`
+applies these rules to the database, the beat's leader calls it, and the collection
+(`devices/collection/`) uses the claim rule and the time limits.
 
 - A published row still `queued` after `requeue_after_seconds` is delivered again.
 - A row `running` for longer than `time_limit_seconds` + 60 s (its worker died: the task's
@@ -76,7 +76,7 @@ class DeliveryRules:
         self, *, status: str, attempts: int, published_at: datetime | None,
         started_at: datetime | None, now: datetime,
     ) -> Verdict:
-        """What the sweep does with one row (the queries in devices/redelivery.py say the
+        """What the sweep does with one row (the queries in devices/dispatch/redelivery.py say the
         same thing in SQL)."""
         overdue = (
             status == "queued" and published_at is not None

@@ -28,7 +28,7 @@ from typing import Any
 
 from celery.utils.saferepr import saferepr
 
-from devices.routing import COLLECT_TASK
+from devices.dispatch.routing import COLLECT_TASK
 
 
 class FenceLost(Exception):

@@ -1,5 +1,5 @@
 """The leader's delivery sweep: rows whose message reached the broker but that never
-finished are delivered again, or given up as `lost:` (rules: devices/delivery.py)."""
+finished are delivered again, or given up as `lost:` (rules: devices/dispatch/delivery.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from devices.choices import DeviceBackupResultStatusChoices as Status
-from devices.delivery import DeliveryRules
-from devices.fanout import publish_rows
+from devices.dispatch.delivery import DeliveryRules
+from devices.dispatch.fanout import publish_rows
+from devices.dispatch.publisher import Fence
 from devices.metrics import count_results_lost
 from devices.models import DeviceBackupResult
-from devices.publisher import Fence
 
 logger = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ The TCP connection is opened here (not by paramiko) so that "refused", "unreacha
 "timed out" stay distinguishable; netmiko reports them all as one "TCP connection failed".
 netmiko is imported on first use: the web processes import this module too.
 
-The device's host key is judged by devices.hostkeys (`collection.ssh_host_key_policy`) inside
-the SSH handshake, before the login is sent; the output is read up to
-`collection.max_config_bytes` and no further.
+The device's host key is judged by devices.collection.hostkeys
+(`collection.ssh_host_key_policy`) inside the SSH handshake, before the login is sent; the
+output is read up to `collection.max_config_bytes` and no further.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from devices.collectors import (
+from devices.collection.collectors import (
     Collected,
     CollectionError,
     HostKeyRefused,
@@ -31,9 +31,9 @@ from devices.collectors import (
     config_too_large,
     register,
 )
-from devices.credentials import SshLogin, ssh_login
-from devices.hostkeys import HostKeyOutcome, HostKeyVerdict, host_key_verdict
-from devices.platforms import Platform, platform_named
+from devices.collection.credentials import SshLogin, ssh_login
+from devices.collection.hostkeys import HostKeyOutcome, HostKeyVerdict, host_key_verdict
+from devices.collection.platforms import Platform, platform_named
 
 if TYPE_CHECKING:
     from devices.models import Device
@@ -76,7 +76,7 @@ def collect_over_ssh(device: Device) -> Collected:
 
 
 class HostKeyCheck:
-    """A paramiko host-key policy that asks devices.hostkeys about every key, before any
+    """A paramiko host-key policy that asks devices.collection.hostkeys about every key, before any
     credential is sent: paramiko is given no known keys, so it asks for each one."""
 
     def __init__(self, *, policy: str, trusted: str, device: str, where: str) -> None:

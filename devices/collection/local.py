@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from devices.collectors import Collected, CollectionError, register
-from devices.platforms import normalize, platform_named
+from devices.collection.collectors import Collected, CollectionError, register
+from devices.collection.platforms import normalize, platform_named
 
 if TYPE_CHECKING:
     from devices.models import Device

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from devices.queues import DEFAULT_QUEUE, collection_queue_name_from_slug
+from devices.dispatch.queues import DEFAULT_QUEUE, collection_queue_name_from_slug
 
 COLLECT_TASK = "device.collect"
 

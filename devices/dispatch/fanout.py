@@ -25,9 +25,9 @@ from django.utils import timezone
 
 from devices.choices import TERMINAL_RESULT_STATUSES
 from devices.choices import DeviceBackupResultStatusChoices as Status
+from devices.dispatch.publisher import CollectPublisher, Fence, FenceLost
 from devices.metrics import count_finished, count_published
 from devices.models import Device, DeviceBackupResult
-from devices.publisher import CollectPublisher, Fence, FenceLost
 from schedules.models import BackupSchedule
 
 logger = logging.getLogger(__name__)
@@ -112,7 +112,8 @@ def collect_payload(row: dict[str, Any]) -> str:
             "is_catchup": row["is_catchup"],
             "manual": row["manual"],
             "collection_group": row["device__collection_group__slug"],
-            # The publication this message is (devices/delivery.py: the claim is per attempt).
+            # The publication this message is (devices/dispatch/delivery.py: the claim is
+            # per attempt).
             "attempt": row["attempts"] + 1,
         }
     )
@@ -154,7 +155,7 @@ def publish_pending(
     `may_publish` is asked before each batch (the beat passes "do I still hold the lock"):
     when it says no, publishing stops at once and the rest waits for the next leader.
     With a `fence` (the beat's lock), each batch is published only while the lock is still
-    ours, checked atomically with the publish (devices/publisher.py).
+    ours, checked atomically with the publish (devices/dispatch/publisher.py).
     """
     return publish_rows(
         _occurrence_rows(occurrence), may_publish=may_publish, fence=fence,

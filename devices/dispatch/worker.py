@@ -8,7 +8,7 @@ from typing import Any
 
 from celery import bootsteps
 
-from devices.queues import DEFAULT_QUEUE, collection_queue_name_from_slug
+from devices.dispatch.queues import DEFAULT_QUEUE, collection_queue_name_from_slug
 
 logger = logging.getLogger(__name__)
 

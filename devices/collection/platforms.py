@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from devices.collectors import CollectionError
+from devices.collection.collectors import CollectionError
 
 DEFAULT_LINUX_COMMAND = "cat /etc/devicevault/running-config"
 

@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
 from devices.access import credential_set_error
-from devices.collectors import CollectionError
+from devices.collection.collectors import CollectionError
 from devices.models import CredentialSet, Device, DeviceGroup
 
 DEFAULT_SSH_PORT = 22

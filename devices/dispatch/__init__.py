@@ -1,0 +1,1 @@
+"""Dispatch: result rows, messages to the broker, routing, queues, redelivery."""
