@@ -21,6 +21,7 @@ import redis
 
 from devices.dispatch.publisher import Fence
 from project.processes import pid_alive
+from project.utc import utc_iso
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ class LeaderLock:
     def _new_value(self) -> str:
         return json.dumps({
             "host": self.host, "pid": self.pid, "token": self.token,
-            "acquired_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "acquired_at": utc_iso(datetime.now(UTC)),
         })
 
     def _confirm(self, started: float) -> None:

@@ -16,7 +16,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -28,6 +28,7 @@ from devices.choices import DeviceBackupResultStatusChoices as Status
 from devices.dispatch.publisher import CollectPublisher, Fence, FenceLost
 from devices.metrics import count_finished, count_published
 from devices.models import Device, DeviceBackupResult
+from project.utc import utc_iso
 from schedules.models import BackupSchedule
 
 logger = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 @functools.lru_cache(maxsize=64)
 def _utc_iso(instant: datetime) -> str:
     """`instant` in ISO 8601 UTC with a Z; every row of an occurrence shares one instant."""
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return utc_iso(instant)
 
 
 def collect_payload(row: dict[str, Any]) -> str:

@@ -111,3 +111,16 @@ def test_every_entry_point_stops_with_one_line_naming_key_and_file(
         "expected an integer, got 'soon' (str)"
     ]
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_utc_iso_writes_instants_in_utc_with_a_z_and_refuses_naive_ones() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from project.utc import utc_iso
+
+    sydney = datetime(2027, 10, 3, 3, 0, tzinfo=ZoneInfo("Australia/Sydney"))
+    assert utc_iso(sydney) == "2027-10-02T16:00:00Z"
+    assert utc_iso(datetime(2027, 1, 1, 0, 0, 0, 5, tzinfo=UTC)) == "2027-01-01T00:00:00.000005Z"
+    with pytest.raises(ValueError, match="naive"):
+        utc_iso(datetime(2027, 1, 1))

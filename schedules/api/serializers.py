@@ -7,7 +7,6 @@ what each schedule type needs, a valid cron expression, a unique name) is the mo
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -22,6 +21,7 @@ from project.api import (
     StrictIntegerField,
     UtcDateTimeField,
 )
+from project.utc import utc_iso
 from schedules.choices import BackupScheduleTypeChoices
 from schedules.models import BackupSchedule
 from schedules.recurrence import RecurrenceError
@@ -106,8 +106,4 @@ class BackupScheduleSerializer(RejectUnknownFieldsMixin, serializers.Serializer)
             runs = obj.recurrence().next_n(now, NEXT_RUNS)
         except RecurrenceError:
             return []
-        return [_iso_utc(run) for run in runs]
-
-
-def _iso_utc(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+        return [utc_iso(run) for run in runs]
