@@ -10,15 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from schedules.choices import BackupScheduleTypeChoices, DayOfWeekChoices
-from schedules.recurrence import Recurrence, RecurrenceError
-
-# (field, lowest, highest, label) of the numeric fields; the same words as the recurrence's.
-_RANGES = (
-    ("hour", 0, 23, "Hour"),
-    ("minute", 0, 59, "Minute"),
-    ("day_of_week", 0, 6, "Day of week (Monday = 0)"),
-    ("day_of_month", 1, 31, "Day of month"),
-)
+from schedules.recurrence import Recurrence, RecurrenceError, field_errors
 
 
 class BackupSchedule(models.Model):
@@ -126,18 +118,13 @@ class BackupSchedule(models.Model):
     def clean(self) -> None:
         """Validate the recurrence with the same code the beat runs; errors name the field."""
         super().clean()
-        errors: dict[str, list[str]] = {}
-        if self.schedule_type == "weekly" and self.day_of_week is None:
-            errors["day_of_week"] = ["A weekly schedule needs a day of the week (Monday = 0)."]
-        if self.schedule_type == "monthly" and self.day_of_month is None:
-            errors["day_of_month"] = ["A monthly schedule needs a day of the month (1-31)."]
-        if self.schedule_type == "cron" and not (self.cron_expression or "").strip():
-            errors["cron_expression"] = ["A cron schedule needs a cron expression."]
-        # Every out-of-range field at once: the recurrence below only reports the first.
-        for field, low, high, label in _RANGES:
-            value = getattr(self, field)
-            if isinstance(value, int) and field not in errors and not low <= value <= high:
-                errors[field] = [f"{label} must be a whole number from {low} to {high}."]
+        errors = {
+            field: [message] for field, message in field_errors(
+                schedule_type=self.schedule_type, hour=self.hour, minute=self.minute,
+                day_of_week=self.day_of_week, day_of_month=self.day_of_month,
+                cron_expression=self.cron_expression or "",
+            ).items()
+        }
         if not errors:
             try:
                 self.recurrence()

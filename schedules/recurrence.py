@@ -150,9 +150,48 @@ def _cron_parts(expression: object) -> tuple[tuple[int, ...], tuple[int, ...], s
     return _cron_parts_cached(expression)
 
 
-def _check_int(field: str, value: object, low: int, high: int, label: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise RecurrenceError(field, f"{label} must be a whole number from {low} to {high}.")
+# (field, lowest, highest, label) of the numeric fields, and what a schedule type needs:
+# one wording for the model, the admin, the API and the importer.
+RANGES = (
+    ("hour", 0, 23, "Hour"),
+    ("minute", 0, 59, "Minute"),
+    ("day_of_week", 0, 6, "Day of week (Monday = 0)"),
+    ("day_of_month", 1, 31, "Day of month"),
+)
+_NEEDED = {
+    "day_of_week": ("weekly", "A weekly schedule needs a day of the week (0-6, Monday = 0)."),
+    "day_of_month": ("monthly", "A monthly schedule needs a day of the month (1-31)."),
+}
+
+
+def field_errors(
+    *, schedule_type: object, hour: object, minute: object, day_of_week: object,
+    day_of_month: object, cron_expression: object,
+) -> dict[str, str]:
+    """Every problem of a schedule's fields at once, by field name (empty when valid; the
+    timezone and "no occurrence at all" are the Recurrence's to say)."""
+    if not isinstance(schedule_type, str) or schedule_type not in SCHEDULE_TYPES:
+        return {"schedule_type": f"Unknown schedule type {schedule_type!r}; "
+                                 f"expected one of {', '.join(SCHEDULE_TYPES)}."}
+    values = {"hour": hour, "minute": minute, "day_of_week": day_of_week,
+              "day_of_month": day_of_month}
+    errors: dict[str, str] = {}
+    for field, low, high, label in RANGES:
+        value = values[field]
+        if value is None and field in _NEEDED:
+            needed_by, message = _NEEDED[field]
+            if schedule_type == needed_by:
+                errors[field] = message
+        elif isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            errors[field] = f"{label} must be a whole number from {low} to {high}."
+    try:
+        if schedule_type == "cron":
+            _cron_parts(cron_expression)
+        elif not isinstance(cron_expression, str):
+            raise RecurrenceError("cron_expression", "A cron expression must be a string.")
+    except RecurrenceError as exc:
+        errors["cron_expression"] = exc.message
+    return errors
 
 
 def _utc(value: datetime, name: str) -> datetime:
@@ -215,31 +254,15 @@ class Recurrence:
     timezone: str = "UTC"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.schedule_type, str) or self.schedule_type not in SCHEDULE_TYPES:
-            raise RecurrenceError(
-                "schedule_type",
-                f"Unknown schedule type {self.schedule_type!r}; "
-                f"expected one of {', '.join(SCHEDULE_TYPES)}.",
-            )
+        errors = field_errors(
+            schedule_type=self.schedule_type, hour=self.hour, minute=self.minute,
+            day_of_week=self.day_of_week, day_of_month=self.day_of_month,
+            cron_expression=self.cron_expression,
+        )
+        if errors:
+            field, message = next(iter(errors.items()))
+            raise RecurrenceError(field, message)
         self._zone()  # validates the timezone
-        _check_int("hour", self.hour, 0, 23, "Hour")
-        _check_int("minute", self.minute, 0, 59, "Minute")
-        if self.day_of_week is not None:
-            _check_int("day_of_week", self.day_of_week, 0, 6, "Day of week (Monday = 0)")
-        elif self.schedule_type == "weekly":
-            raise RecurrenceError(
-                "day_of_week", "A weekly schedule needs a day of the week (0-6, Monday = 0)."
-            )
-        if self.day_of_month is not None:
-            _check_int("day_of_month", self.day_of_month, 1, 31, "Day of month")
-        elif self.schedule_type == "monthly":
-            raise RecurrenceError(
-                "day_of_month", "A monthly schedule needs a day of the month (1-31)."
-            )
-        if self.schedule_type == "cron":
-            _cron_parts(self.cron_expression)
-        elif not isinstance(self.cron_expression, str):
-            raise RecurrenceError("cron_expression", "A cron expression must be a string.")
 
     # -- public API -------------------------------------------------------------------
 

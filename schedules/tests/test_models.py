@@ -103,3 +103,22 @@ def test_recompute_command_reports_what_changed(redis_db: Any) -> None:
     out = StringIO()
     call_command("recompute_next_runs", stdout=out)
     assert out.getvalue().strip() == "next_run_at recomputed: 1 schedule(s) changed"
+
+
+def test_every_entry_point_words_a_schedule_error_the_same(db: None, api_client: Any) -> None:
+    from django.contrib.auth.models import User
+
+    from schedules.recurrence import Recurrence, RecurrenceError
+
+    with pytest.raises(RecurrenceError) as pure:
+        Recurrence(schedule_type="weekly", hour=2, minute=0)
+    with pytest.raises(ValidationError) as model:
+        schedule_create(name="w", schedule_type="weekly")
+    staff = User.objects.create_user("staff", is_staff=True)
+    api = api_client(staff).post("/api/backup-schedules/",
+                                 {"name": "w", "schedule_type": "weekly"}, format="json")
+    assert api.status_code == 400
+    assert [str(pure.value)] == model.value.message_dict["day_of_week"] == api.json()[
+        "day_of_week"
+    ]
+    assert str(pure.value) == "A weekly schedule needs a day of the week (0-6, Monday = 0)."
