@@ -27,6 +27,21 @@ def forget_failed_logins() -> Iterator[None]:
 
 
 @pytest.fixture
+def collection_config(settings: Any) -> Callable[..., None]:
+    """`collection_config(**changes)`: this test's `collection` configuration (timeouts,
+    retries, batch size, limits), the rest as configured."""
+    import dataclasses
+
+    def change(**changes: Any) -> None:
+        settings.DEVICEVAULT = dataclasses.replace(
+            settings.DEVICEVAULT,
+            collection=dataclasses.replace(settings.DEVICEVAULT.collection, **changes),
+        )
+
+    return change
+
+
+@pytest.fixture
 def redis_db() -> Iterator[Any]:
     """The test Redis database, emptied before and after the test."""
     from project.redis_client import redis_client

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,13 @@ class CollectionConfig:
     max_attempts: int = 3  # deliveries of one row before it is `failed` ("lost: ...")
     max_config_bytes: int = 10 * 1024 * 1024  # a larger configuration fails the result
     ssh_host_key_policy: str = "tofu"  # tofu | strict | off
+    # From the environment only (DEVICEVAULT_*: see COLLECTION_ENV below), for operators who
+    # tune a site's network timeouts, retries and batch sizes.
+    ssh_connect_timeout_seconds: float = 10.0  # TCP connect, SSH handshake and login
+    ssh_command_timeout_seconds: float = 60.0  # the backup command's output
+    retry_delays_seconds: tuple[float, ...] = (2.0, 4.0)  # pauses before network retries
+    publish_batch: int = 1000  # messages per broker round trip when fanning out
+    queue_refresh_seconds: float = 30.0  # how often a worker looks for new collection groups
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -167,6 +175,49 @@ def _parse_section(path: Path | str, section: str, raw: Any) -> Any:
     return cls(**values)
 
 
+# collection field: (environment variable, lowest, highest, unit); numbers as text.
+COLLECTION_ENV: dict[str, tuple[str, float, float, str]] = {
+    "ssh_connect_timeout_seconds": ("DEVICEVAULT_SSH_CONNECT_TIMEOUT", 0.1, 120, "seconds"),
+    "ssh_command_timeout_seconds": ("DEVICEVAULT_SSH_COMMAND_TIMEOUT", 0.1, 600, "seconds"),
+    "retry_delays_seconds": ("DEVICEVAULT_COLLECT_RETRY_DELAYS", 0, 60, "seconds"),
+    "publish_batch": ("DEVICEVAULT_PUBLISH_BATCH", 1, 100_000, "messages"),
+    "queue_refresh_seconds": ("DEVICEVAULT_QUEUE_REFRESH_SECONDS", 0.1, 3600, "seconds"),
+}
+MAX_RETRIES = 5
+
+
+def _env_number(name: str, raw: str, low: float, high: float, unit: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:  # also NaN and words
+        raise ConfigError("environment", name, f"expected {low:g} to {high:g} {unit}, got {raw!r}")
+    return value
+
+
+def collection_from_env(collection: CollectionConfig, env: dict[str, str]) -> CollectionConfig:
+    """The `collection:` section with the environment's DEVICEVAULT_* tuning applied."""
+    values: dict[str, Any] = {}
+    for field, (name, low, high, unit) in COLLECTION_ENV.items():
+        raw = env.get(name, "").strip()
+        if not raw and name not in env:
+            continue
+        if field == "retry_delays_seconds":
+            parts = [p.strip() for p in raw.split(",") if p.strip()]
+            if len(parts) > MAX_RETRIES:
+                raise ConfigError("environment", name,
+                                  f"at most {MAX_RETRIES} retries, got {raw!r}")
+            values[field] = tuple(_env_number(name, p, low, high, unit) for p in parts)
+        elif field == "publish_batch":
+            if not raw.isdigit():
+                raise ConfigError("environment", name, f"expected a whole number, got {raw!r}")
+            values[field] = int(_env_number(name, raw, low, high, unit))
+        else:
+            values[field] = _env_number(name, raw, low, high, unit)
+    return dataclasses.replace(collection, **values) if values else collection
+
+
 def redis_url_from_env(env: dict[str, str]) -> tuple[str, bool]:
     """The Redis URL and whether anything in the environment chose it."""
     if env.get("REDIS_URL"):
@@ -216,6 +267,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
             "environment", "DEVICEVAULT_DISPLAY_TIMEZONE", env["DEVICEVAULT_DISPLAY_TIMEZONE"]
         )
     sections = {name: _parse_section(path, name, raw.get(name)) for name in _SECTION_CLASSES}
+    sections["collection"] = collection_from_env(sections["collection"], env)
     redis_url, redis_configured = redis_url_from_env(env)
     database_url = env.get("DATABASE_URL") or None
     if database_url and database_url.split(":", 1)[0] not in {

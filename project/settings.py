@@ -333,13 +333,6 @@ def _seconds(name: str, raw: str, *, low: float, high: float, unit: str = "secon
     return value
 
 
-def _retry_delays(name: str, raw: str) -> tuple[float, ...]:
-    parts = [p.strip() for p in raw.split(",") if p.strip()]
-    if len(parts) > 5:
-        _environment_error(name, f"at most 5 retries, got {raw!r}")
-    return tuple(_seconds(name, p, low=0, high=60) for p in parts)
-
-
 def _credentials_keys() -> list[str]:
     """Fernet keys for the credential sets: the first encrypts, every one decrypts (rotation).
 
@@ -371,21 +364,8 @@ def _credentials_keys() -> list[str]:
 
 
 CREDENTIALS_KEYS = _credentials_keys()
-# Seconds to open the TCP connection and finish the SSH handshake and login; seconds for the
-# backup command to finish.
-COLLECT_CONNECT_TIMEOUT = _seconds(
-    "DEVICEVAULT_SSH_CONNECT_TIMEOUT", os.environ.get("DEVICEVAULT_SSH_CONNECT_TIMEOUT", "10"),
-    low=0.1, high=120,
-)
-COLLECT_COMMAND_TIMEOUT = _seconds(
-    "DEVICEVAULT_SSH_COMMAND_TIMEOUT", os.environ.get("DEVICEVAULT_SSH_COMMAND_TIMEOUT", "60"),
-    low=0.1, high=600,
-)
-# Pauses before retrying a collection that failed on the network (refused, unreachable,
-# timed out connecting, connection lost): one retry per value. The group's slot stays held.
-COLLECT_RETRY_DELAYS = _retry_delays(
-    "DEVICEVAULT_COLLECT_RETRY_DELAYS", os.environ.get("DEVICEVAULT_COLLECT_RETRY_DELAYS", "2,4")
-)
+# Collection timeouts, retries and batch sizes: settings.DEVICEVAULT.collection (the YAML's
+# `collection:` section and the DEVICEVAULT_* variables, read by project.config).
 
 
 # -- API tokens (django-rest-knox): stored as SHA-512 digests, expiring, revoked on logout ----

@@ -74,9 +74,9 @@ def test_a_leader_whose_lock_key_is_gone_publishes_no_batch(
 
 @pytest.mark.parametrize("other_server", [False, True], ids=["lua", "compare-and-extend"])
 def test_a_leader_that_holds_its_lock_publishes_every_batch(
-    redis_db: Any, make_schedule: Any, monkeypatch: Any, other_server: bool
+    redis_db: Any, make_schedule: Any, collection_config: Any, other_server: bool
 ) -> None:
-    monkeypatch.setattr("devices.dispatch.fanout.PUBLISH_BATCH", 7)
+    collection_config(publish_batch=7)
     schedule = make_schedule()
     make_devices(30, schedule=schedule)
     service = leader(redis_db, other_server=other_server)
@@ -87,11 +87,11 @@ def test_a_leader_that_holds_its_lock_publishes_every_batch(
 
 
 def test_the_lock_lost_between_two_batches_stops_at_the_next_batch(
-    redis_db: Any, make_schedule: Any, monkeypatch: Any
+    redis_db: Any, make_schedule: Any, monkeypatch: Any, collection_config: Any
 ) -> None:
     import devices.dispatch.fanout as fanout
 
-    monkeypatch.setattr(fanout, "PUBLISH_BATCH", 10)
+    collection_config(publish_batch=10)
     schedule = make_schedule()
     make_devices(30, schedule=schedule)
     service = leader(redis_db)

@@ -226,13 +226,14 @@ def collect_with_retries(
     collector: Collector, device: Device, *, result_id: int, deadline: float
 ) -> Collected:
     """Run the collector; after a network failure try again after each of
-    `settings.COLLECT_RETRY_DELAYS`, as long as another attempt fits before `deadline`.
+    `collection.retry_delays_seconds`, as long as another attempt fits before `deadline`.
 
     The retries happen here, inside the task, so the device keeps its group's slot: no other
     device of the group is collected in between, and the bounded delays keep that short.
     """
-    delays = settings.COLLECT_RETRY_DELAYS
-    attempt_cost = settings.COLLECT_CONNECT_TIMEOUT + settings.COLLECT_COMMAND_TIMEOUT
+    config = settings.DEVICEVAULT.collection
+    delays = config.retry_delays_seconds
+    attempt_cost = config.ssh_connect_timeout_seconds + config.ssh_command_timeout_seconds
     for attempt in range(1, len(delays) + 2):
         try:
             return collector(device)

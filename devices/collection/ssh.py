@@ -60,8 +60,8 @@ def collect_over_ssh(device: Device) -> Collected:
     started = time.monotonic()
     output = run_command(
         host=host, login=login, platform=platform, command=command,
-        connect_timeout=settings.COLLECT_CONNECT_TIMEOUT,
-        command_timeout=settings.COLLECT_COMMAND_TIMEOUT,
+        connect_timeout=settings.DEVICEVAULT.collection.ssh_connect_timeout_seconds,
+        command_timeout=settings.DEVICEVAULT.collection.ssh_command_timeout_seconds,
         host_key=host_key, max_bytes=collection.max_config_bytes,
     )
     if host_key.verdict is not None and host_key.verdict.outcome is HostKeyOutcome.UNVERIFIED:

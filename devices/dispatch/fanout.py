@@ -12,13 +12,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -33,8 +33,6 @@ from schedules.models import BackupSchedule
 
 logger = logging.getLogger(__name__)
 
-# Messages per broker round trip and per bookkeeping UPDATE.
-PUBLISH_BATCH = int(os.environ.get("DEVICEVAULT_PUBLISH_BATCH", "1000"))
 MISSED_ERROR = "occurrence older than the restart window; not collected"
 
 
@@ -139,7 +137,7 @@ def _batches(base: QuerySet[DeviceBackupResult]) -> Iterator[list[dict[str, Any]
                 "id", "device_id", "schedule_id", "scheduled_for", "is_catchup", "manual",
                 "attempts", "device__name", "device__ip_address",
                 "device__collection_group__slug",
-            )[:PUBLISH_BATCH]
+            )[:settings.DEVICEVAULT.collection.publish_batch]  # per round trip and UPDATE
         )
         if not rows:
             return

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from celery import bootsteps
@@ -12,8 +11,6 @@ from devices.dispatch.queues import DEFAULT_QUEUE, collection_queue_name_from_sl
 
 logger = logging.getLogger(__name__)
 
-# Seconds between looks for new collection groups.
-REFRESH_EVERY = float(os.environ.get("DEVICEVAULT_QUEUE_REFRESH_SECONDS", "30"))
 
 
 def collection_queue_names() -> list[str]:
@@ -36,7 +33,10 @@ class CollectionQueues(bootsteps.StartStopStep):
 
     def start(self, parent: Any) -> None:
         self.refresh(parent)
-        self._timer = parent.timer.call_repeatedly(REFRESH_EVERY, self.refresh, (parent,))
+        from django.conf import settings
+
+        every = settings.DEVICEVAULT.collection.queue_refresh_seconds
+        self._timer = parent.timer.call_repeatedly(every, self.refresh, (parent,))
 
     def stop(self, parent: Any) -> None:
         if self._timer is not None:

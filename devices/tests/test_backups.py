@@ -41,9 +41,9 @@ def new_result(device: Device, n: int = 0) -> DeviceBackupResult:
 
 
 @pytest.fixture
-def fake_collector(settings: Any) -> Iterator[Callable[..., list[str]]]:
+def fake_collector(collection_config: Any) -> Iterator[Callable[..., list[str]]]:
     """`fake_collector(outcome, ...)`: the `fake` method returns/raises each outcome in turn."""
-    settings.COLLECT_RETRY_DELAYS = (0.0, 0.0)
+    collection_config(retry_delays_seconds=(0.0, 0.0))
     calls: list[str] = []
 
     def install(*outcomes: str | Exception) -> list[str]:
@@ -131,8 +131,8 @@ def test_transient_failures_are_retried_then_succeed(device: Device, fake_collec
 
 
 def test_retries_are_bounded_and_say_how_many_attempts(device: Device, fake_collector: Any,
-                                                       settings: Any) -> None:
-    settings.COLLECT_RETRY_DELAYS = (0.0,)
+                                                       collection_config: Any) -> None:
+    collection_config(retry_delays_seconds=(0.0,))
     calls = fake_collector(TransientCollectionError("connection refused by 127.0.0.1:22"))
     result = new_result(device)
     assert service.run_collection(result.pk) == "failed"

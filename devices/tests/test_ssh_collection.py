@@ -42,12 +42,12 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
 
 
 @pytest.fixture
-def fast(settings: Any) -> Any:
-    """Short timeouts and retries, so each failure shows within a few seconds."""
-    settings.COLLECT_CONNECT_TIMEOUT = 5
-    settings.COLLECT_COMMAND_TIMEOUT = 10
-    settings.COLLECT_RETRY_DELAYS = (0.2, 0.4)
-    return settings
+def fast(collection_config: Any) -> Any:
+    """Short timeouts and retries, so each failure shows within a few seconds; call it to
+    change them further."""
+    collection_config(ssh_connect_timeout_seconds=5, ssh_command_timeout_seconds=10,
+                      retry_delays_seconds=(0.2, 0.4))
+    return collection_config
 
 
 @pytest.fixture
@@ -181,8 +181,7 @@ def test_closed_port_is_refused_and_retried_with_backoff(
 def test_a_server_that_never_speaks_ssh_times_out_connecting(
     fast: Any, device: Device, login: CredentialSet
 ) -> None:
-    fast.COLLECT_CONNECT_TIMEOUT = 1
-    fast.COLLECT_RETRY_DELAYS = ()
+    fast(ssh_connect_timeout_seconds=1, retry_delays_seconds=())
     with socket.socket() as silent:  # accepts TCP connections (backlog), never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
@@ -196,7 +195,7 @@ def test_a_server_that_never_speaks_ssh_times_out_connecting(
 
 
 def test_a_command_that_hangs_times_out(fast: Any, device: Device, sshd: SshServer) -> None:
-    fast.COLLECT_COMMAND_TIMEOUT = 2
+    fast(ssh_command_timeout_seconds=2)
     device.backup_command = "sleep 60"
     device.save()
     error = failure(device, within=8)

@@ -6,7 +6,6 @@ collection is refused before any password is sent, until an admin accepts the ne
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Iterator
@@ -50,19 +49,11 @@ def replace_server(servers: list[SshServer], workdir: Path) -> SshServer:
 
 
 @pytest.fixture
-def collection(settings: Any) -> Any:
+def collection(collection_config: Any) -> Any:
     """`collection(**changes)`: this test's `collection:` settings; short timeouts."""
-    settings.COLLECT_CONNECT_TIMEOUT = 5
-    settings.COLLECT_COMMAND_TIMEOUT = 10
-    settings.COLLECT_RETRY_DELAYS = ()
-
-    def change(**changes: Any) -> None:
-        settings.DEVICEVAULT = dataclasses.replace(
-            settings.DEVICEVAULT,
-            collection=dataclasses.replace(settings.DEVICEVAULT.collection, **changes),
-        )
-
-    return change
+    collection_config(ssh_connect_timeout_seconds=5, ssh_command_timeout_seconds=10,
+                      retry_delays_seconds=())
+    return collection_config
 
 
 @pytest.fixture

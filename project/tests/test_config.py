@@ -124,3 +124,45 @@ def test_utc_iso_writes_instants_in_utc_with_a_z_and_refuses_naive_ones() -> Non
     assert utc_iso(datetime(2027, 1, 1, 0, 0, 0, 5, tzinfo=UTC)) == "2027-01-01T00:00:00.000005Z"
     with pytest.raises(ValueError, match="naive"):
         utc_iso(datetime(2027, 1, 1))
+
+
+def test_collection_tuning_comes_from_the_environment_into_the_typed_config(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "collection:\n  max_attempts: 4\n")
+    defaults = load_config(path, env={}).collection
+    assert (defaults.ssh_connect_timeout_seconds, defaults.ssh_command_timeout_seconds,
+            defaults.retry_delays_seconds, defaults.publish_batch,
+            defaults.queue_refresh_seconds) == (10.0, 60.0, (2.0, 4.0), 1000, 30.0)
+    tuned = load_config(path, env={
+        "DEVICEVAULT_SSH_CONNECT_TIMEOUT": "2.5", "DEVICEVAULT_SSH_COMMAND_TIMEOUT": "90",
+        "DEVICEVAULT_COLLECT_RETRY_DELAYS": "1, 3,9", "DEVICEVAULT_PUBLISH_BATCH": "250",
+        "DEVICEVAULT_QUEUE_REFRESH_SECONDS": "5",
+    }).collection
+    assert (tuned.ssh_connect_timeout_seconds, tuned.ssh_command_timeout_seconds,
+            tuned.retry_delays_seconds, tuned.publish_batch,
+            tuned.queue_refresh_seconds) == (2.5, 90.0, (1.0, 3.0, 9.0), 250, 5.0)
+    assert tuned.max_attempts == 4  # the file's keys stay
+    no_retries = load_config(path, env={"DEVICEVAULT_COLLECT_RETRY_DELAYS": ""}).collection
+    assert no_retries.retry_delays_seconds == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DEVICEVAULT_SSH_CONNECT_TIMEOUT", "soon", "expected 0.1 to 120 seconds, got 'soon'"),
+        ("DEVICEVAULT_SSH_COMMAND_TIMEOUT", "601", "expected 0.1 to 600 seconds"),
+        ("DEVICEVAULT_COLLECT_RETRY_DELAYS", "1,2,3,4,5,6", "at most 5 retries"),
+        ("DEVICEVAULT_COLLECT_RETRY_DELAYS", "1,-2", "expected 0 to 60 seconds, got '-2'"),
+        ("DEVICEVAULT_PUBLISH_BATCH", "1e3", "expected a whole number, got '1e3'"),
+        ("DEVICEVAULT_PUBLISH_BATCH", "0", "expected 1 to 100000 messages"),
+        ("DEVICEVAULT_QUEUE_REFRESH_SECONDS", "nan", "expected 0.1 to 3600 seconds"),
+    ],
+)
+def test_bad_collection_tuning_is_one_line_naming_the_variable(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, ""), env={name: value})
+    assert str(err.value).startswith(f"configuration error: environment: {name}: ")
+    assert message in str(err.value)
