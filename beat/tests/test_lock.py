@@ -63,10 +63,23 @@ def test_renewal_extends_only_our_own_lock_and_notices_a_lost_one(redis_db: Any)
     assert not lock.held()
 
 
+class FakeMonotonic:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_held_turns_false_when_renewals_stop_for_a_ttl(redis_db: Any) -> None:
-    lock = LeaderLock(redis_db, ttl_seconds=3)
+    clock = FakeMonotonic()
+    lock = LeaderLock(redis_db, ttl_seconds=3, monotonic=clock)
     assert lock.try_acquire() and lock.held()
-    time.sleep(3.1)  # no renewal thread: as if the process had been stopped
+    clock.now += 2.9
+    assert lock.held()
+    clock.now += 0.2  # no renewal: as if the process had been stopped past its TTL
     assert not lock.held()
 
 
@@ -179,9 +192,10 @@ def test_redis_unreachable_once_no_renewal_reached_redis_for_a_whole_ttl() -> No
 
 
 def test_a_lock_taken_by_another_owner_is_lost_not_unreachable(redis_db: Any) -> None:
-    lock = LeaderLock(redis_db, ttl_seconds=1)
+    clock = FakeMonotonic()
+    lock = LeaderLock(redis_db, ttl_seconds=1, monotonic=clock)
     assert lock.try_acquire()
     redis_db.delete(LOCK_KEY)
     assert not lock.renew()
-    time.sleep(1.1)
+    clock.now += 1.1
     assert not lock.held() and not lock.redis_unreachable
