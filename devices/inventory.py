@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import reprlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import yaml
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, models, transaction
+from django.utils.text import slugify
 
 from devices.models import CollectionGroup, CredentialSet, Device, DeviceGroup
 from schedules.models import BackupSchedule
@@ -232,6 +235,33 @@ class _Importer:
                 changed = True
         return changed
 
+    def _upsert(
+        self, section: str, label: str, existing: dict[str, Any], *, name: str,
+        values: dict[str, Any], make: Callable[[], Any],
+        check: Callable[[Any], None] | None = None,
+        save: Callable[[Any, bool], Any] | None = None,
+    ) -> None:
+        """The one way a record is written: the object named `name` (made by `make()` when
+        there is none) takes `values`, is validated (plus `check(obj)`, which may add
+        errors), and is saved — by `save(obj, created)` when given — only when it is new or
+        changed and nothing was wrong with it. Counted in the report either way."""
+        obj = existing.get(name)
+        created = obj is None
+        if obj is None:
+            obj = make()
+        changed = self._changes(obj, values)
+        before = len(self.errors)
+        self._validate(section, label, obj, exclude=[])
+        if check is not None:
+            check(obj)
+        if len(self.errors) == before and (created or changed):
+            if save is None:
+                obj.save()
+            else:
+                obj = save(obj, created)
+        self.report.add(section, "created" if created else "updated" if changed else "unchanged")
+        existing[name] = obj
+
     # -- sections ----------------------------------------------------------
     def run(self) -> ImportReport:
         unknown = sorted(set(self.data) - set(SECTIONS), key=str)
@@ -253,30 +283,25 @@ class _Importer:
         for label, item in records:
             if self._unknown_keys(label, item, COLLECTION_GROUP_KEYS):
                 continue
-            obj = existing.get(item["name"]) or CollectionGroup(name=item["name"])
-            created = obj.pk is None
-            values = {k: v for k, v in item.items() if k != "name"}
-            changed = self._changes(obj, values)
-            if not obj.slug:
-                from django.utils.text import slugify
-
-                obj.slug = slugify(obj.name) or "group"
-            before = len(self.errors)
-            self._validate("collection_groups", label, obj, exclude=[])
-            owner = slug_owners.get(obj.slug) if isinstance(obj.slug, str) else None
-            if owner is not None and owner != obj.name:  # the queue name would be shared
-                self.errors.append(
-                    f"{label}: slug: {show(obj.slug)} is already the slug of collection group "
-                    f"{show(owner)}"
-                )
-            elif isinstance(obj.slug, str):
-                slug_owners[obj.slug] = obj.name
-            if len(self.errors) == before and (created or changed):
-                obj.save()
-            self.report.add("collection_groups", "created" if created else
-                            "updated" if changed else "unchanged")
-            existing[obj.name] = obj
+            name = item["name"]
+            self._upsert(
+                "collection_groups", label, existing, name=name,
+                values={k: v for k, v in item.items() if k != "name"},
+                make=partial(CollectionGroup, name=name, slug=slugify(name) or "group"),
+                check=partial(self._slug_free, label, slug_owners),
+            )
         return existing
+
+    def _slug_free(self, label: str, owners: dict[str, str], group: CollectionGroup) -> None:
+        """Two collection groups with one slug would share a queue."""
+        if not isinstance(group.slug, str):
+            return
+        owner = owners.setdefault(group.slug, group.name)
+        if owner != group.name:
+            self.errors.append(
+                f"{label}: slug: {show(group.slug)} is already the slug of collection group "
+                f"{show(owner)}"
+            )
 
     def _credential_set(self, label: str, item: dict[str, Any]) -> tuple[bool, Any]:
         """(ok, the named credential set or None); credentials themselves never come from a
@@ -345,10 +370,7 @@ class _Importer:
         for label, item in records:
             if self._unknown_keys(label, item, SCHEDULE_KEYS):
                 continue
-            obj = existing.get(item["name"])
-            created = obj is None
-            if obj is None:
-                obj = BackupSchedule(name=item["name"])
+            name = item["name"]
             values = {k: v for k, v in item.items() if k != "name"}
             if "cron_expression" in values and values["cron_expression"] is None:
                 values["cron_expression"] = ""
@@ -365,16 +387,9 @@ class _Importer:
                                    f"got {show(values[key])}")
             if type_errors:
                 continue
-            changed = self._changes(obj, values)
-            before = len(self.errors)
-            self._validate("schedules", label, obj, exclude=[])
-            if len(self.errors) == before and created:
-                obj = schedule_create(name=obj.name, **values)
-            elif len(self.errors) == before and changed:
-                schedule_update(schedule=obj, data=values)
-            self.report.add("schedules", "created" if created else
-                            "updated" if changed else "unchanged")
-            existing[obj.name] = obj
+            self._upsert("schedules", label, existing, name=name, values=values,
+                         make=partial(BackupSchedule, name=name),
+                         save=partial(_save_schedule, values))
         return existing
 
     def _devices(
@@ -424,17 +439,14 @@ class _Importer:
             ok, values["credential_set"] = self._credential_set(label, item)
             if bad_ref or not ok:
                 continue
-            obj = existing.get(item["name"])
-            created = obj is None
-            if obj is None:
-                obj = Device(name=item["name"])
-            changed = self._changes(obj, values)
-            before = len(self.errors)
-            self._validate("devices", label, obj, exclude=[])
-            if len(self.errors) == before and (created or changed):
-                obj.save()
-            self.report.add("devices", "created" if created else
-                            "updated" if changed else "unchanged")
+            self._upsert("devices", label, existing, name=item["name"], values=values,
+                         make=partial(Device, name=item["name"]))
+
+def _save_schedule(values: dict[str, Any], schedule: BackupSchedule, created: bool) -> Any:
+    """Through the services, like the admin and the API (derived fields, the beat)."""
+    if created:
+        return schedule_create(name=schedule.name, **values)
+    return schedule_update(schedule=schedule, data=values)
 
 
 def import_inventory(data: dict[str, Any], *, dry_run: bool = False) -> ImportReport:
