@@ -32,7 +32,7 @@ from devices.metrics import record_fanout
 from project.config import Config
 from project.redis_client import new_redis_client
 from schedules.models import BackupSchedule
-from schedules.recurrence import RecurrenceError
+from schedules.recurrence import RecurrenceError, next_run
 from schedules.services import SCHEDULES_VERSION_KEY
 
 logger = logging.getLogger("beat")
@@ -253,13 +253,9 @@ class BeatService:
         """After a catch-up, each schedule it touched shows its next run after `now`: a
         schedule whose occurrences were all missed fired nothing that would have moved it."""
         for schedule_id in plans:
-            try:
-                next_run: datetime | None = self.agenda.specs[schedule_id].recurrence.next_after(
-                    now
-                )
-            except (RecurrenceError, OverflowError):
-                next_run = None
-            BackupSchedule.objects.filter(pk=schedule_id).update(next_run_at=next_run)
+            BackupSchedule.objects.filter(pk=schedule_id).update(
+                next_run_at=next_run(self.agenda.specs[schedule_id].recurrence, now)
+            )
 
     def _lead(self) -> float:
         now = self.clock()
@@ -298,9 +294,9 @@ class BeatService:
         record_fanout(lateness_seconds=round(lateness, 3), duration_seconds=round(duration, 3),
                       schedule=spec.id, occurrence=occurrence.isoformat(), devices=published,
                       at=self.clock().timestamp())
-        next_run = spec.recurrence.next_after(occurrence)
-        BackupSchedule.objects.filter(pk=spec.id).update(last_run_at=occurrence,
-                                                        next_run_at=next_run)
+        BackupSchedule.objects.filter(pk=spec.id).update(
+            last_run_at=occurrence, next_run_at=next_run(spec.recurrence, occurrence)
+        )
         logger.info(
             "fan-out: schedule=%s occurrence=%s catchup=%s rows=%d published=%d "
             "duration=%.3fs lateness=%.3fs", spec.id, occurrence.isoformat(), is_catchup,

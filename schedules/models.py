@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from schedules.choices import BackupScheduleTypeChoices, DayOfWeekChoices
-from schedules.recurrence import Recurrence, RecurrenceError, field_errors
+from schedules.recurrence import Recurrence, RecurrenceError, field_errors, next_run
 
 
 class BackupSchedule(models.Model):
@@ -111,9 +111,10 @@ class BackupSchedule(models.Model):
         if not self.enabled:
             return None
         try:
-            return self.recurrence().next_after(after)
+            recurrence = self.recurrence()
         except RecurrenceError:
             return None
+        return next_run(recurrence, after)
 
     def clean(self) -> None:
         """Validate the recurrence with the same code the beat runs; errors name the field."""
