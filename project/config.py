@@ -186,7 +186,8 @@ COLLECTION_ENV: dict[str, tuple[str, float, float, str]] = {
 MAX_RETRIES = 5
 
 
-def _env_number(name: str, raw: str, low: float, high: float, unit: str) -> float:
+def env_number(name: str, raw: str, low: float, high: float, unit: str) -> float:
+    """The number in environment variable `name` (text `raw`), within [low, high]."""
     try:
         value = float(raw)
     except ValueError:
@@ -208,13 +209,13 @@ def collection_from_env(collection: CollectionConfig, env: dict[str, str]) -> Co
             if len(parts) > MAX_RETRIES:
                 raise ConfigError("environment", name,
                                   f"at most {MAX_RETRIES} retries, got {raw!r}")
-            values[field] = tuple(_env_number(name, p, low, high, unit) for p in parts)
+            values[field] = tuple(env_number(name, p, low, high, unit) for p in parts)
         elif field == "publish_batch":
             if not raw.isdigit():
                 raise ConfigError("environment", name, f"expected a whole number, got {raw!r}")
-            values[field] = int(_env_number(name, raw, low, high, unit))
+            values[field] = int(env_number(name, raw, low, high, unit))
         else:
-            values[field] = _env_number(name, raw, low, high, unit)
+            values[field] = env_number(name, raw, low, high, unit)
     return dataclasses.replace(collection, **values) if values else collection
 
 

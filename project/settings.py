@@ -11,7 +11,7 @@ from typing import NoReturn
 
 import dj_database_url
 
-from project.config import ConfigError, load_config
+from project.config import ConfigError, env_number, load_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -325,12 +325,9 @@ LOGGING = {
 # -- Collection (devices.collection: ssh, tasks, credentials) --------------------------------
 def _seconds(name: str, raw: str, *, low: float, high: float, unit: str = "seconds") -> float:
     try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not low <= value <= high:  # also NaN and words
-        _environment_error(name, f"expected {low:g} to {high:g} {unit}, got {raw!r}")
-    return value
+        return env_number(name, raw, low, high, unit)
+    except ConfigError as exc:
+        _environment_error(name, exc.message)
 
 
 def _credentials_keys() -> list[str]:
