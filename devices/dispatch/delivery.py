@@ -7,7 +7,9 @@ applies these rules to the database, the beat's leader calls it, and the collect
 - A published row still `queued` after `requeue_after_seconds` is delivered again.
 - A row `running` for longer than `time_limit_seconds` + 60 s (its worker died: the task's
   hard time limit would have ended it by then) is put back to `queued` and delivered again.
-- Each publication of a row's message counts one attempt (`attempts`). A row due for another
+- Each publication of a row's message counts one attempt (`attempts`) if the row still waits
+  for it (a row an earlier attempt's message claimed meanwhile keeps that claim's attempt,
+  and the new message finds it taken). A row due for another
   delivery that has already had `max_attempts` becomes `failed` with an error starting
   `lost:` instead.
 - Each message carries the attempt it was published as. A message may claim its row only

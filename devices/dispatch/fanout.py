@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, PositiveIntegerField, QuerySet, When
 from django.utils import timezone
 
 from devices.choices import TERMINAL_RESULT_STATUSES
@@ -189,9 +189,14 @@ def publish_rows(
             # The id range repeats what the list says; it makes the plan a primary-key range
             # scan whatever the statistics (a new occurrence's rows have none yet), instead of
             # a scan of the whole table per batch.
+            # The attempt counts only on rows still waiting: a row that an earlier attempt's
+            # message claimed since it was read here keeps that claim's attempt, so the
+            # claim can still record its outcome (and this message finds the row taken).
             DeviceBackupResult.objects.filter(
                 id__gte=ids[0], id__lte=ids[-1], id__in=ids
-            ).update(published_at=timezone.now(), attempts=F("attempts") + 1)
+            ).update(published_at=timezone.now(), attempts=Case(
+                When(status=Status.QUEUED, then=F("attempts") + 1), default=F("attempts"),
+                output_field=PositiveIntegerField()))
             published += len(rows)
             for schedule_id, count in Counter(r["schedule_id"] for r in rows).items():
                 count_published(schedule_id, count)

@@ -104,3 +104,54 @@ def test_rows_that_finished_or_were_never_published_are_left_alone(rows: list[in
     DeviceBackupResult.objects.filter(pk=rows[1]).update(published_at=None, attempts=0)
     done = reconcile_deliveries(now=datetime.now(UTC), rules=RULES)
     assert (done.redelivered, done.lost) == (0, 0)
+
+
+def test_a_late_first_delivery_that_claims_while_the_sweep_publishes_again_records_its_outcome(
+    rows: list[int], redis_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chaos test's duplicate: the sweep picks an overdue `queued` row and publishes it
+    again; before it counts the new attempt, attempt 1's message (late, behind a backlog)
+    claims the row. Attempt 1 collected the device, so its outcome must be recorded; the
+    row must not stay `running` until the sweep delivers it a third time."""
+    import threading
+
+    from django.db import connection
+
+    from devices.collection import collectors
+    from devices.dispatch.publisher import CollectPublisher
+    from devices.models import Device
+
+    claimed, release = threading.Event(), threading.Event()
+
+    def slow(device: object) -> collectors.Collected:
+        claimed.set()
+        release.wait(10)
+        return collectors.Collected(text="hostname r1\n")
+
+    collectors.register("test-slow", slow)
+    DeviceBackupResult.objects.filter(pk=rows[0]).update(published_at=ago(901))
+    Device.objects.filter(backup_results=rows[0]).update(backup_method="test-slow")
+    outcome: list[str] = []
+
+    def first_attempt() -> None:
+        try:
+            outcome.append(run_collection(rows[0], attempt=1))
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=first_attempt)
+    publish = CollectPublisher.publish
+
+    def publish_then_claim(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sent = publish(self, *args, **kwargs)
+        worker.start()  # attempt 1's message arrives now, and claims the row
+        assert claimed.wait(10)
+        return sent
+
+    monkeypatch.setattr(CollectPublisher, "publish", publish_then_claim)
+    assert reconcile_deliveries(now=datetime.now(UTC), rules=RULES).redelivered == 1
+    release.set()
+    worker.join(10)
+    assert outcome == ["success"]
+    assert DeviceBackupResult.objects.get(pk=rows[0]).status == "success"
+    assert run_collection(rows[0], attempt=2) == "skipped"  # the second message: a no-op

@@ -80,6 +80,8 @@ class ChaosReport:
     duplicated: int = 0  # extra results of one device-occurrence, or extra collections
     overlapping: int = 0  # pairs of collections of one group that ran at once
     collected_again_after_a_kill: int = 0  # the test killed it after collecting: necessary
+    # What was duplicated: "result <id> (attempts <n>): rows <n>" or "...: collected by <pids>"
+    duplicates: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         settled = "never" if self.settled_seconds is None else f"{self.settled_seconds:.0f}s"
@@ -88,7 +90,8 @@ class ChaosReport:
                 f"duplicated={self.duplicated} overlapping={self.overlapping} "
                 f"not_success={dict(self.not_success)} settled_in={settled} "
                 f"attempts={dict(sorted(self.attempts.items()))} "
-                f"collected_again_after_a_kill={self.collected_again_after_a_kill}")
+                f"collected_again_after_a_kill={self.collected_again_after_a_kill}"
+                + "".join(f"\n  duplicated: {what}" for what in self.duplicates))
 
 
 class Fleet:
@@ -302,19 +305,25 @@ def _drive(fleet: Fleet, rng: random.Random, *, devices: int, groups: int, sched
     )
     report.lost = expected - len(per_occurrence) + sum(1 for r in rows if r[3] not in FINAL)
     report.duplicated = sum(n - 1 for n in per_occurrence.values())
+    report.duplicates += [f"device {device} at {when.isoformat()}: {n} rows"
+                          for (device, when), n in per_occurrence.items() if n > 1]
     report.not_success = Counter(r[3] for r in rows if r[3] != "success")
 
     lines = [line.split() for line in fleet.collect_log.read_text().splitlines()]
     by_result: dict[int, list[list[str]]] = {}
     for line in lines:
         by_result.setdefault(int(line[0]), []).append(line)
-    for result_id, _, _, status, _ in rows:
+    for result_id, _, _, status, attempts in rows:
         collections = by_result.get(result_id, [])
         if status == "success" and not collections:
             report.lost += 1  # "success" without a collection would be a lie
         survivors = [c for c in collections if int(c[5]) not in fleet.killed]
         twice = max(0, len(survivors) - 1)
         report.duplicated += twice
+        if twice:
+            report.duplicates.append(
+                f"result {result_id} (attempts {attempts}): collected by pids "
+                + ", ".join(f"{c[5]} at {c[3]}" for c in collections))
         report.collected_again_after_a_kill += max(0, len(collections) - 1) - twice
     spans: dict[str, list[tuple[float, float]]] = {}
     for line in lines:
