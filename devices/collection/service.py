@@ -18,6 +18,8 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
 
@@ -108,9 +110,10 @@ def run_collection(result_id: int, *, attempt: int | None = None) -> str:
     outcome; a row already claimed (or published again after `attempt`) is left alone."""
     started = time.monotonic()
     mine = _this_attempt(result_id, attempt)
-    claimed = mine.filter(status=Status.QUEUED).update(
-        status=Status.RUNNING, started_at=timezone.now()
-    )
+    claim: dict[str, Any] = {"status": Status.RUNNING, "started_at": timezone.now()}
+    if attempt is not None:  # the row counts this attempt even if its publisher had not yet
+        claim["attempts"] = Greatest(F("attempts"), Value(attempt))
+    claimed = mine.filter(status=Status.QUEUED).update(**claim)
     if not claimed:
         logger.info("result=%s already handled; not collecting again", result_id)
         return "skipped"

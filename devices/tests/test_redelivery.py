@@ -153,5 +153,29 @@ def test_a_late_first_delivery_that_claims_while_the_sweep_publishes_again_recor
     release.set()
     worker.join(10)
     assert outcome == ["success"]
-    assert DeviceBackupResult.objects.get(pk=rows[0]).status == "success"
+    row = DeviceBackupResult.objects.get(pk=rows[0])
+    assert (row.status, row.attempts) == ("success", 1)
     assert run_collection(rows[0], attempt=2) == "skipped"  # the second message: a no-op
+
+
+def test_a_message_that_claims_its_row_before_the_publisher_counts_it_still_counts_one(
+    rows: list[int], redis_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker may claim a row between the publish and the publisher's UPDATE: the row
+    still shows the attempt that collected it (1, not 0)."""
+    from devices.dispatch.fanout import publish_rows
+    from devices.dispatch.publisher import CollectPublisher
+
+    DeviceBackupResult.objects.filter(pk=rows[0]).update(published_at=None, attempts=0)
+    publish = CollectPublisher.publish
+
+    def publish_then_collect(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sent = publish(self, *args, **kwargs)
+        assert run_collection(rows[0], attempt=1) in {"success", "failed"}
+        return sent
+
+    monkeypatch.setattr(CollectPublisher, "publish", publish_then_collect)
+    assert publish_rows(DeviceBackupResult.objects.filter(pk=rows[0])) == 1
+    row = DeviceBackupResult.objects.get(pk=rows[0])
+    assert row.status in {"success", "failed"} and row.attempts == 1
+    assert row.published_at is not None
