@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from django.db import models
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection, models
+from django.utils.dateparse import parse_datetime
 
 
 class SchedulerState(models.Model):
@@ -31,3 +35,27 @@ class SchedulerState(models.Model):
         """The one row, created on first use."""
         obj, _ = cls.objects.get_or_create(pk=1)
         return obj
+
+
+def record_tick(tick: Any) -> Any:
+    """Set `last_tick` and read django-celery-beat's change marker (`PeriodicTasks`'
+    `last_update`, or None) in the same statement: the idle tick's one query."""
+    from django_celery_beat.models import PeriodicTasks
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {SchedulerState._meta.db_table} SET last_tick = %s WHERE id = 1 "
+            f"RETURNING (SELECT last_update FROM {PeriodicTasks._meta.db_table} WHERE ident = 1)",
+            [connection.ops.adapt_datetimefield_value(tick)],
+        )
+        row = cursor.fetchone()
+    return _as_datetime(row[0]) if row else None
+
+
+def _as_datetime(value: Any) -> Any:
+    """The marker as the ORM reads it (SQLite gives text or a naive datetime, in UTC)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value

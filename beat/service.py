@@ -24,7 +24,8 @@ from django.db import close_old_connections
 from beat.agenda import Agenda, ScheduleSpec
 from beat.catchup import CatchupPlan, catchup_steps, handled_through, plan_catchup
 from beat.lock import LeaderLock
-from beat.models import SchedulerState
+from beat.models import SchedulerState, record_tick
+from beat.periodic import FenceLost, PeriodicTaskRunner
 from devices.dispatch.delivery import DeliveryRules
 from devices.dispatch.fanout import Occurrence, enqueue_occurrence, record_missed, repair_stranded
 from devices.dispatch.redelivery import reconcile_deliveries
@@ -68,6 +69,7 @@ class BeatService:
         self.lock = LeaderLock(self.redis, cfg.scheduler.lock_ttl_seconds, monotonic=monotonic,
                                renew_in_background=renew_in_background)
         self.agenda = Agenda()
+        self.periodic: PeriodicTaskRunner | None = None  # built when first leading
         self.leader = False
         self.has_led = False
         self.exit_code = 0  # BackupScheduler.close() exits with it once Celery's loop ends
@@ -197,6 +199,7 @@ class BeatService:
             last_restart_at=now,
         )
         self._reload(now, cursor=now)
+        self._load_periodic()
         if not self._catch_up(state.last_tick, now):
             return False
         self._repair(now, older_than=now)
@@ -269,6 +272,8 @@ class BeatService:
             self.agenda.done(spec.id, occurrence)
         if not self.lock.held():
             return self._step_down()
+        if not self._run_periodic():
+            return self._step_down()
         if self.monotonic() - self._last_sweep >= STRANDED_SWEEP_EVERY:
             self._repair(now, older_than=now - timedelta(seconds=STRANDED_SWEEP_EVERY))
         if self.monotonic() - self._last_reconcile >= self.delivery.sweep_every:
@@ -277,11 +282,14 @@ class BeatService:
         # last_tick never passes an occurrence that is still pending (say, the broker was
         # down): a restart then catches it up instead of forgetting it.
         tick = now if pending is None or pending > now else pending - timedelta(microseconds=1)
-        SchedulerState.objects.filter(pk=1).update(last_tick=tick)
+        # The idle tick's one query: it also reads django-celery-beat's change marker.
+        if record_tick(tick) != self.periodic_marker:
+            self._load_periodic()
         self._horizon = now
-        if pending is None:
-            return MAX_SLEEP
-        return max(0.0, min(MAX_SLEEP, (pending - self.clock()).total_seconds()))
+        waits = [MAX_SLEEP, self._periodic().seconds_to_next_check()]
+        if pending is not None:
+            waits.append((pending - self.clock()).total_seconds())
+        return max(0.0, min(w for w in waits if w is not None))
 
     def _fire(self, spec: ScheduleSpec, occurrence: datetime, *, is_catchup: bool) -> None:
         started = self.monotonic()
@@ -314,6 +322,31 @@ class BeatService:
         reconcile_deliveries(now=now, rules=self.delivery, may_publish=self.lock.held,
                              fence=self.lock.fence())
 
+    # -- django-celery-beat's periodic tasks ---------------------------------------
+    def _periodic(self) -> PeriodicTaskRunner:
+        if self.periodic is None:
+            from project.celery import app
+
+            self.periodic = PeriodicTaskRunner(app)
+        return self.periodic
+
+    @property
+    def periodic_marker(self) -> Any:
+        return self._periodic().marker
+
+    def _load_periodic(self) -> None:
+        self._periodic().load()
+        logger.info("periodic tasks loaded: count=%d", len(self._periodic().tasks))
+
+    def _run_periodic(self) -> bool:
+        """Send the PeriodicTasks due now; False when the lock turned out to be lost."""
+        try:
+            self._periodic().run_due(still_leader=self.lock.extend)
+        except FenceLost as exc:
+            logger.warning("periodic task %s not sent: the lock is no longer ours", exc)
+            return False
+        return True
+
     # -- schedule changes ----------------------------------------------------
     def _maybe_reload(self, now: datetime) -> None:
         version = self.redis.get(SCHEDULES_VERSION_KEY)
@@ -321,6 +354,8 @@ class BeatService:
         changed = version != self._version
         if changed or stale:
             self._reload(now, cursor=self._horizon or now)
+            if stale:  # the safety net covers a lost PeriodicTasks marker too
+                self._load_periodic()
             logger.log(logging.INFO if changed else logging.DEBUG,
                        "schedules reloaded: count=%d reason=%s", len(self.agenda.specs),
                        "changed" if changed else "periodic")
@@ -343,6 +378,7 @@ class BeatService:
     # -- introspection -------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         return {"leader": self.leader, "schedules": len(self.agenda.specs),
+                "periodic_tasks": len(self.periodic.tasks) if self.periodic else 0,
                 "next_due": self.agenda.next_due()}
 
 

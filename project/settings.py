@@ -147,6 +147,7 @@ INSTALLED_APPS = [
     "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "schedules",
     "devices",
     "beat",
