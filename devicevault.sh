@@ -100,7 +100,7 @@ start() {
   # shellcheck disable=SC2086
   launch web "$ROOT/.venv/bin/gunicorn" project.wsgi $binds --workers 2 --timeout 60 \
     --access-logfile - --capture-output
-  launch worker "$CELERY" -A project worker --all-collection-queues -Q collect.default \
+  launch worker "$CELERY" -A project worker --all-collection-queues -Q collect.default,celery \
     -c "${DEVICEVAULT_WORKER_CONCURRENCY:-2}" -l info -n "worker@%h"
   launch beat "$PY" -m beat
   ensure_flower_auth

@@ -9,7 +9,7 @@ class DevicesConfig(AppConfig):
 
     def ready(self) -> None:
         # Schedules know nothing of devices: devices add `device_count` to schedule reads.
-        from devices import metrics
+        from devices import housekeeping, metrics  # noqa: F401 - registers the housekeeping tasks
         from devices.access import can_change_devices
         from devices.collection import tasks  # noqa: F401 - registers device.collect
         from devices.dispatch.worker import CollectionQueues

@@ -38,7 +38,9 @@ def backup_store(*, result: DeviceBackupResult, text: str) -> DeviceBackup:
             .only("id", "blob_id")
             .first()
         )
-        if not ConfigBlob.objects.filter(sha256=sha256).exists():
+        # An existing text is locked until this commits: retention cannot delete it between
+        # this check and the backup that refers to it (devices/retention.py).
+        if not ConfigBlob.objects.select_for_update().filter(sha256=sha256).values("pk").first():
             # Another device may store the same text at the same moment: whoever is second
             # inserts nothing.
             ConfigBlob.objects.bulk_create(
