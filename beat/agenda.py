@@ -19,12 +19,13 @@ MAX_DUE_PER_TICK = 100
 
 @dataclass(frozen=True)
 class ScheduleSpec:
-    """What the beat needs of a schedule: its id, name and recurrence."""
+    """What the beat needs of a schedule: its id, name, recurrence and priority."""
 
     id: int
     name: str
     recurrence: Recurrence
     active_since: datetime | None
+    priority: int = 5  # 0-9: of occurrences at one instant, the highest fans out first
 
 
 class Agenda:
@@ -56,7 +57,8 @@ class Agenda:
         return self._heap[0][0] if self._heap else None
 
     def due(self, now: datetime) -> list[tuple[ScheduleSpec, datetime]]:
-        """Every (schedule, occurrence) due at `now`, oldest first, without consuming them."""
+        """Every (schedule, occurrence) due at `now`, oldest first (at one instant, highest
+        priority first), without consuming them."""
         first_due = self.next_due()
         if first_due is None or first_due > now:
             return []  # the idle tick: one look at the heap
@@ -71,7 +73,7 @@ class Agenda:
                 occurrence = spec.recurrence.next_after(occurrence)
                 if occurrence > now:
                     break
-        out.sort(key=lambda item: (item[1], item[0].id))
+        out.sort(key=lambda item: (item[1], -item[0].priority, item[0].id))
         return out
 
     def done(self, schedule_id: int, occurrence: datetime) -> None:

@@ -368,7 +368,7 @@ class BeatService:
             try:
                 specs.append(ScheduleSpec(id=row.pk, name=row.name,
                                           recurrence=row.recurrence(tz),
-                                          active_since=row.active_since))
+                                          active_since=row.active_since, priority=row.priority))
             except RecurrenceError as exc:
                 logger.error("schedule=%s is invalid and will not fire: %s", row.pk, exc)
         self.agenda.load(specs, cursor=cursor)

@@ -23,7 +23,7 @@ from schedules.services import schedule_create, schedule_update
 SECTIONS = ("collection_groups", "device_groups", "schedules", "devices")
 SCHEDULE_KEYS = {
     "name", "schedule_type", "hour", "minute", "day_of_week", "day_of_month",
-    "cron_expression", "enabled",
+    "cron_expression", "enabled", "timezone", "priority", "spread_minutes", "overlap_policy",
 }
 DEVICE_KEYS = {
     "name", "ip_address", "enabled", "device_group", "collection_group", "backup_schedule",
@@ -375,7 +375,8 @@ class _Importer:
             if "cron_expression" in values and values["cron_expression"] is None:
                 values["cron_expression"] = ""
             type_errors: list[str] = [
-                k for k in ("hour", "minute", "day_of_week", "day_of_month")
+                k for k in ("hour", "minute", "day_of_week", "day_of_month", "priority",
+                            "spread_minutes")
                 if k in values and values[k] is not None
                 and (not isinstance(values[k], int) or isinstance(values[k], bool))
             ]

@@ -89,6 +89,8 @@ class _CalendarEntryBase(TypedDict):
     device_count: int
     devices: list[CalendarDevice]
     devices_truncated: bool
+    spread_minutes: int  # the schedule's (0 for a schedule deleted since)
+    timezone: str | None  # the zone the schedule lives in (null: the display timezone)
 
 
 class CalendarEntry(_CalendarEntryBase, total=False):
@@ -151,7 +153,7 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
     all_schedules = list(
         BackupSchedule.objects.order_by().only(
             "id", "name", "schedule_type", "hour", "minute", "day_of_week", "day_of_month",
-            "cron_expression", "enabled", "updated_at",
+            "cron_expression", "timezone", "spread_minutes", "enabled", "updated_at",
         )
     )
     names = {schedule.pk: schedule.name for schedule in all_schedules}
@@ -171,10 +173,15 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
         start + timedelta(days=offset): [] for offset in range(days)
     }
 
+    by_id = {schedule.pk: schedule for schedule in all_schedules}
+
     def add(instant: datetime, entry: CalendarEntry) -> None:
         entries = by_day.get(instant.astimezone(zone).date())
         if entries is not None:  # else only around a DST change at midnight: outside
             entry["time"] = _local_time(instant, zone)
+            schedule = by_id.get(entry["schedule_id"])  # type: ignore[arg-type]
+            entry["spread_minutes"] = schedule.spread_minutes if schedule else 0
+            entry["timezone"] = schedule.timezone if schedule else None
             entries.append(entry)
 
     for schedule, instants in planned:
@@ -230,6 +237,8 @@ def _upcoming_entry(
         "device_count": count,
         "devices": devices,  # shared by all of the schedule's upcoming entries
         "devices_truncated": count > len(devices),
+        "spread_minutes": schedule.spread_minutes,
+        "timezone": schedule.timezone,
     }
 
 
@@ -241,6 +250,8 @@ def _past_entry(schedule_id: int | None, name: str) -> CalendarEntry:
         "device_count": 0,
         "devices": [],
         "devices_truncated": False,
+        "spread_minutes": 0,
+        "timezone": None,
         "results": {},
     }
 

@@ -30,12 +30,14 @@ class BackupScheduleAdmin(admin.ModelAdmin):
                        "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("name", "enabled", "schedule_type")}),
-        ("When (display timezone)", {
-            "fields": ("hour", "minute", "day_of_week", "day_of_month", "cron_expression"),
+        ("When (the schedule's time zone, else the display timezone)", {
+            "fields": ("hour", "minute", "day_of_week", "day_of_month", "cron_expression",
+                       "timezone"),
             "description": "Weekly needs a day of the week (Monday = 0); monthly a day of the "
                            "month (29-31 fire on the last day of shorter months); cron a "
                            "5-field expression.",
         }),
+        ("Policy", {"fields": ("priority", "spread_minutes", "overlap_policy")}),
         ("Status", {"fields": readonly_fields}),
     )
     actions = ("enable_schedules", "disable_schedules")

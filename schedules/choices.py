@@ -18,3 +18,8 @@ class DayOfWeekChoices(models.IntegerChoices):
     FRIDAY = 4, "Friday"
     SATURDAY = 5, "Saturday"
     SUNDAY = 6, "Sunday"
+
+
+class OverlapPolicyChoices(models.TextChoices):
+    SKIP = "skip", "Skip a device still queued or running from an earlier occurrence"
+    QUEUE = "queue", "Queue it anyway"

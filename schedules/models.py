@@ -6,10 +6,11 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
-from schedules.choices import BackupScheduleTypeChoices, DayOfWeekChoices
+from schedules.choices import BackupScheduleTypeChoices, DayOfWeekChoices, OverlapPolicyChoices
 from schedules.recurrence import Recurrence, RecurrenceError, field_errors, next_run
 
 
@@ -41,6 +42,24 @@ class BackupSchedule(models.Model):
     cron_expression = models.CharField(
         max_length=120, blank=True, default="", help_text="Cron: minute hour day month weekday"
     )
+    timezone = models.CharField(
+        max_length=64, null=True, blank=True,
+        help_text="IANA time zone the schedule's times are read in; empty: the display timezone",
+    )
+    priority = models.PositiveSmallIntegerField(
+        default=5, help_text="0-9; occurrences at the same instant fan out highest first",
+        validators=[MaxValueValidator(9, "Priority must be a whole number from 0 to 9.")],
+    )
+    spread_minutes = models.PositiveSmallIntegerField(
+        default=0, help_text="0-720; each device starts at a stable offset inside this window",
+        validators=[MaxValueValidator(
+            720, "Spread must be a whole number of minutes from 0 to 720 (12 hours).")],
+    )
+    overlap_policy = models.CharField(
+        max_length=10, choices=OverlapPolicyChoices.choices, default=OverlapPolicyChoices.SKIP,
+        help_text="A device whose earlier occurrence is still queued or running: skip (its "
+                  "result is skipped/overlap) or queue",
+    )
     enabled = models.BooleanField(default=True)
     last_run_at = models.DateTimeField(null=True, blank=True, editable=False)
     next_run_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -71,6 +90,17 @@ class BackupSchedule(models.Model):
                 name="schedule_type_known",
             ),
             models.CheckConstraint(
+                condition=Q(priority__gte=0, priority__lte=9), name="schedule_priority_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(spread_minutes__gte=0, spread_minutes__lte=720),
+                name="schedule_spread_minutes_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(overlap_policy__in=OverlapPolicyChoices.values),
+                name="schedule_overlap_policy_known",
+            ),
+            models.CheckConstraint(
                 condition=~Q(schedule_type="weekly") | Q(day_of_week__isnull=False),
                 name="schedule_weekly_needs_day_of_week",
             ),
@@ -88,7 +118,8 @@ class BackupSchedule(models.Model):
         return self.name
 
     def recurrence(self, timezone: str | None = None) -> Recurrence:
-        """The pure recurrence for this row, read in `timezone` (default: the display timezone)."""
+        """The pure recurrence for this row, read in its own time zone, else in `timezone`
+        (default: the display timezone)."""
         return Recurrence(
             schedule_type=self.schedule_type,
             hour=self.hour,
@@ -96,7 +127,7 @@ class BackupSchedule(models.Model):
             day_of_week=self.day_of_week if self.schedule_type == "weekly" else None,
             day_of_month=self.day_of_month if self.schedule_type == "monthly" else None,
             cron_expression=self.cron_expression if self.schedule_type == "cron" else "",
-            timezone=timezone or settings.DEVICEVAULT.display_timezone,
+            timezone=self.timezone or timezone or settings.DEVICEVAULT.display_timezone,
         )
 
     def describe(self) -> str:
@@ -126,10 +157,14 @@ class BackupSchedule(models.Model):
                 cron_expression=self.cron_expression or "",
             ).items()
         }
+        self.timezone = self.timezone or None
         if not errors:
             try:
                 self.recurrence()
             except RecurrenceError as exc:
-                errors[exc.field if exc.field != "timezone" else "__all__"] = [str(exc)]
+                # An unknown zone of the schedule's own is its field's; the display
+                # timezone's is the configuration's.
+                own = exc.field != "timezone" or self.timezone
+                errors[exc.field if own else "__all__"] = [str(exc)]
         if errors:
             raise ValidationError(errors)

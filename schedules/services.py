@@ -46,20 +46,22 @@ def refresh_schedule_fields(schedule: BackupSchedule, *, now: datetime | None = 
 # the beat's bookkeeping (last_run_at).
 SCHEDULE_FIELDS = (
     "name", "schedule_type", "hour", "minute", "day_of_week", "day_of_month",
-    "cron_expression", "enabled",
+    "cron_expression", "enabled", "timezone", "priority", "spread_minutes", "overlap_policy",
 )
 
 
 def schedule_create(
     *, name: str, schedule_type: str = "daily", hour: int = 2, minute: int = 0,
     day_of_week: int | None = None, day_of_month: int | None = None,
-    cron_expression: str = "", enabled: bool = True,
+    cron_expression: str = "", enabled: bool = True, timezone: str | None = None,
+    priority: int = 5, spread_minutes: int = 0, overlap_policy: str = "skip",
 ) -> BackupSchedule:
     """Validate and store a new schedule (ValidationError naming the fields otherwise)."""
     return _store(BackupSchedule(
         name=name, schedule_type=schedule_type, hour=hour, minute=minute,
         day_of_week=day_of_week, day_of_month=day_of_month, cron_expression=cron_expression,
-        enabled=enabled,
+        enabled=enabled, timezone=timezone, priority=priority, spread_minutes=spread_minutes,
+        overlap_policy=overlap_policy,
     ))
 
 

@@ -84,3 +84,27 @@ def test_done_for_a_stale_occurrence_does_not_rewind() -> None:
     second = agenda.next_due()
     agenda.done(1, first)  # repeated: ignored
     assert agenda.next_due() == second
+
+
+def test_occurrences_at_one_instant_fan_out_highest_priority_first() -> None:
+    agenda = Agenda()
+    start = datetime(2027, 1, 1, tzinfo=UTC)
+    rec = Recurrence(schedule_type="daily", hour=2, minute=0, timezone="Australia/Sydney")
+    early = Recurrence(schedule_type="daily", hour=1, minute=0, timezone="Australia/Sydney")
+    agenda.load([ScheduleSpec(id=1, name="low", recurrence=rec, active_since=None, priority=1),
+                 ScheduleSpec(id=2, name="high", recurrence=rec, active_since=None, priority=9),
+                 ScheduleSpec(id=3, name="mid", recurrence=rec, active_since=None),
+                 ScheduleSpec(id=4, name="earlier", recurrence=early, active_since=None,
+                              priority=0)], cursor=start)
+    due = agenda.due(start + timedelta(days=1))
+    assert [s.name for s, _ in due] == ["earlier", "high", "mid", "low"]
+
+
+def test_a_schedule_in_its_own_time_zone_fires_at_its_local_time_across_dst() -> None:
+    """New York's 02:00 on its spring-forward day (2027-03-14) does not exist: 03:00 EDT."""
+    agenda = Agenda()
+    start = datetime(2027, 3, 13, 12, tzinfo=UTC)
+    agenda.load([spec(1, 2, tz="America/New_York")], cursor=start)
+    fired = run_ticks(agenda, start, start + timedelta(days=2), timedelta(minutes=5))
+    local = [t.astimezone(ZoneInfo("America/New_York")) for _, t in fired]
+    assert [(t.day, t.hour) for t in local] == [(14, 3), (15, 2)]

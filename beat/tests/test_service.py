@@ -87,9 +87,9 @@ def dead_pid() -> int:
     return child.pid
 
 
-def every_minute(devices: int = 3) -> BackupSchedule:
+def every_minute(devices: int = 3, overlap_policy: str = "skip") -> BackupSchedule:
     schedule = schedule_create(name="every minute", schedule_type="cron",
-                               cron_expression="* * * * *")
+                               cron_expression="* * * * *", overlap_policy=overlap_policy)
     BackupSchedule.objects.filter(pk=schedule.pk).update(active_since=T0 - timedelta(days=1))
     make_devices(devices, schedule=schedule)
     return schedule
@@ -230,21 +230,46 @@ def test_a_leader_fires_each_occurrence_once_when_it_comes_due(
 def test_a_new_leader_catches_up_recent_occurrences_and_records_old_ones_as_missed(
     beat: BeatService, clocks: Clocks
 ) -> None:
-    schedule = every_minute(devices=2)
+    schedule = every_minute(devices=2, overlap_policy="queue")
     state = SchedulerState.load()
     state.last_tick = T0 - timedelta(minutes=5)  # down since 09:55:30; window 3 minutes
     state.save()
     lead(beat)
-    rows = DeviceBackupResult.objects.filter(schedule=schedule)
-    by_time = {t: set(rows.filter(scheduled_for=t).values_list("status", "is_catchup"))
-               for t in rows.values_list("scheduled_for", flat=True)}
     minute = lambda m: datetime(2026, 12, 3, 9, m, tzinfo=UTC)  # noqa: E731
-    assert by_time == {  # older than 09:57:30 missed, the rest caught up
+    assert outcomes(schedule) == {  # older than 09:57:30 missed, the rest caught up
         minute(56): {("missed_window", False)}, minute(57): {("missed_window", False)},
         minute(58): {("queued", True)}, minute(59): {("queued", True)},
         datetime(2026, 12, 3, 10, 0, tzinfo=UTC): {("queued", True)},
     }
     assert SchedulerState.load().last_tick == T0
+
+
+def outcomes(schedule: BackupSchedule) -> dict[datetime, set[tuple[str, bool]]]:
+    rows = DeviceBackupResult.objects.filter(schedule=schedule)
+    return {t: set(rows.filter(scheduled_for=t).values_list("status", "is_catchup"))
+            for t in rows.values_list("scheduled_for", flat=True)}
+
+
+def test_with_overlap_skip_a_catch_up_queues_a_device_once_and_skips_the_rest_as_overlap(
+    beat: BeatService, clocks: Clocks
+) -> None:
+    """The default policy: while a device's caught-up 09:58 waits, 09:59 and 10:00 would be
+    a second and third collection of it at once; they are skipped/overlap instead."""
+    schedule = every_minute(devices=2)
+    state = SchedulerState.load()
+    state.last_tick = T0 - timedelta(minutes=3)
+    state.save()
+    lead(beat)
+    minute = lambda m: datetime(2026, 12, 3, 9, m, tzinfo=UTC)  # noqa: E731
+    assert outcomes(schedule) == {
+        minute(58): {("queued", True)}, minute(59): {("skipped", True)},
+        datetime(2026, 12, 3, 10, 0, tzinfo=UTC): {("skipped", True)},
+    }
+    skipped = DeviceBackupResult.objects.filter(status="skipped")
+    assert set(skipped.values_list("skip_reason", flat=True)) == {"overlap"}
+    assert all(r.finished_at is not None and "still queued or running" in r.error
+               for r in skipped)
+    assert DeviceBackupResult.objects.filter(published_at__isnull=False).count() == 2
 
 
 def test_a_catch_up_cut_short_by_a_lost_lock_is_resumed_by_the_next_leader(

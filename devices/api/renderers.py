@@ -74,6 +74,8 @@ class CalendarJSONRenderer(JSONRenderer):
                     b',"devices_truncated":true' if entry["devices_truncated"]
                     else b',"devices_truncated":false'
                 )
+                parts.append(b',"spread_minutes":%d,"timezone":%s' % (
+                    int(entry["spread_minutes"]), _encode(entry["timezone"])))
                 if "results" in entry:
                     parts.append(b',"results":%s' % _encode(entry["results"]))
                 parts.append(b"}")

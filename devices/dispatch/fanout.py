@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from devices.choices import TERMINAL_RESULT_STATUSES
 from devices.choices import DeviceBackupResultStatusChoices as Status
+from devices.choices import SkipReasonChoices as SkipReason
 from devices.dispatch.publisher import CollectPublisher, Fence, FenceLost
 from devices.metrics import count_finished, count_published
 from devices.models import Device, DeviceBackupResult
@@ -34,6 +35,7 @@ from schedules.models import BackupSchedule
 logger = logging.getLogger(__name__)
 
 MISSED_ERROR = "occurrence older than the restart window; not collected"
+OVERLAP_ERROR = "an earlier occurrence of this schedule is still queued or running for this device"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +58,10 @@ def create_results(
 ) -> int:
     """Insert one result row per device for the occurrence, skipping rows that exist.
 
+    A queued occurrence of a schedule whose `overlap_policy` is `skip` inserts the rows of
+    devices whose result of an earlier occurrence of the schedule is still `queued` or
+    `running` as `skipped`/`overlap` instead (DESIGN.md, "Scheduling policy").
+
     One INSERT … SELECT, whatever the fleet size. Returns how many rows were new.
     """
     now = timezone.now()
@@ -64,23 +70,36 @@ def create_results(
     device_sql, device_params = devices.values("id").query.sql_with_params()
     table = DeviceBackupResult._meta.db_table
     schedules_table = BackupSchedule._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    busy_sql, busy_params = "0 = 1", []
+    if status == Status.QUEUED and occurrence.schedule_id is not None:
+        busy_sql = (
+            f"(SELECT s.overlap_policy FROM {schedules_table} s WHERE s.id = %s) = 'skip' "
+            f"AND EXISTS (SELECT 1 FROM {table} r WHERE r.device_id = d.id "
+            f"AND r.schedule_id = %s AND r.scheduled_for < %s "
+            f"AND r.status IN ('{Status.QUEUED}', '{Status.RUNNING}'))"
+        )
+        busy_params = [occurrence.schedule_id, occurrence.schedule_id,
+                       adapt(occurrence.scheduled_for)]
     sql = (
         f"INSERT INTO {table} (device_id, schedule_id, schedule_name, scheduled_for, status, "
         f"skip_reason, is_catchup, manual, attempts, queued_at, finished_at, error) "
-        f"SELECT d.id, %s, COALESCE((SELECT s.name FROM {schedules_table} s WHERE s.id = %s), ''), "
-        f"%s, %s, "
-        f"'', %s, %s, 0, %s, %s, %s FROM ({device_sql}) d WHERE 1=1 "
+        f"SELECT x.id, %s, COALESCE((SELECT s.name FROM {schedules_table} s WHERE s.id = %s), "
+        f"''), %s, CASE WHEN x.busy THEN '{Status.SKIPPED}' ELSE %s END, "
+        f"CASE WHEN x.busy THEN '{SkipReason.OVERLAP}' ELSE '' END, %s, %s, 0, %s, "
+        f"CASE WHEN x.busy THEN %s ELSE %s END, "
+        f"CASE WHEN x.busy THEN '{OVERLAP_ERROR}' ELSE %s END "
+        f"FROM (SELECT d.id AS id, {busy_sql} AS busy FROM ({device_sql}) d) x WHERE 1=1 "
         f"ON CONFLICT (device_id, schedule_id, scheduled_for) DO NOTHING"
     )
     # A raw statement gets no field adaptation: each backend stores datetimes its own way
     # (SQLite as naive UTC text, which is what the ORM compares against), so adapt them here.
-    adapt = connection.ops.adapt_datetimefield_value
     params: list[Any] = [
         occurrence.schedule_id, occurrence.schedule_id, adapt(occurrence.scheduled_for), status,
-        occurrence.is_catchup, occurrence.manual, adapt(now), adapt(finished), error,
+        occurrence.is_catchup, occurrence.manual, adapt(now), adapt(now), adapt(finished), error,
     ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *device_params])  # type: ignore[list-item]
+        cursor.execute(sql, [*params, *busy_params, *device_params])  # type: ignore[list-item]
         created = cursor.rowcount
     return max(created, 0)
 
@@ -219,6 +238,16 @@ def enqueue_occurrence(
         devices = scheduled_devices(occurrence.schedule_id)
     with transaction.atomic():
         created = create_results(occurrence, devices)
+    if created and occurrence.schedule_id is not None:
+        overlapping = DeviceBackupResult.objects.filter(
+            schedule_id=occurrence.schedule_id, scheduled_for=occurrence.scheduled_for,
+            status=Status.SKIPPED, skip_reason=SkipReason.OVERLAP,
+        ).count()
+        if overlapping:
+            count_finished(Status.SKIPPED, overlapping)  # metrics, once committed
+            logger.warning("overlap: schedule=%s occurrence=%s skipped=%d (still queued or "
+                           "running from an earlier occurrence)", occurrence.schedule_id,
+                           occurrence.scheduled_for.isoformat(), overlapping)
     published = publish_pending(occurrence, may_publish=may_publish, fence=fence)
     return created, published
 

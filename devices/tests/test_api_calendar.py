@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 URL = "/api/scheduled-backups/calendar/"
 ENTRY_FIELDS = {
     "schedule_id", "schedule_name", "time", "device_count", "devices", "devices_truncated",
+    "spread_minutes", "timezone",
 }
 
 
@@ -155,6 +156,27 @@ def test_spring_forward_day_shows_0330_for_a_0230_schedule(
         for day, entries in days.items()
     }
     assert times == {"2027-10-02": ["02:30"], "2027-10-03": ["03:30"], "2027-10-04": ["02:30"]}
+
+
+def test_a_schedule_in_its_own_zone_shows_in_display_time_across_both_zones_dst(
+    fleet: dict[str, Any], api_client: Any, make_schedule: Any, sydney: ZoneInfo
+) -> None:
+    """02:00 New York is 18:00 Sydney in January (EST/AEDT), 16:00 in June (EDT/AEST), and on
+    New York's spring-forward day (2027-03-14) 02:00 does not exist there: 03:00 EDT, which
+    is 18:00 AEDT on the 14th; the entry says which zone the schedule lives in."""
+    make_schedule(name="New York nights", hour=2, minute=0, timezone="America/New_York")
+
+    def times(start: str, days: int) -> dict[str, list[str]]:
+        answer = calendar(api_client(fleet["users"]["viewer"]), f"start={start}&days={days}")
+        entries = {day: [e for e in found if e["schedule_name"] == "New York nights"]
+                   for day, found in answer.items()}
+        assert all(e["timezone"] == "America/New_York" for found in entries.values()
+                   for e in found)
+        return {day: [e["time"] for e in found] for day, found in entries.items()}
+
+    assert times("2027-01-10", 1) == {"2027-01-10": ["18:00"]}
+    assert times("2027-06-10", 1) == {"2027-06-10": ["16:00"]}
+    assert times("2027-03-14", 2) == {"2027-03-14": ["18:00"], "2027-03-15": ["17:00"]}
 
 
 def test_fall_back_day_shows_a_0230_schedule_once(

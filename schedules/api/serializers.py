@@ -22,7 +22,7 @@ from project.api import (
     UtcDateTimeField,
 )
 from project.utc import utc_iso
-from schedules.choices import BackupScheduleTypeChoices
+from schedules.choices import BackupScheduleTypeChoices, OverlapPolicyChoices
 from schedules.models import BackupSchedule
 from schedules.recurrence import RecurrenceError
 
@@ -40,6 +40,11 @@ class ModelCheckedIntegerField(StrictIntegerField):
 @extend_schema_field(serializers.ChoiceField(choices=BackupScheduleTypeChoices.choices))
 class ScheduleTypeField(StrictCharField):
     """One of the schedule types; an unknown one is reported by the model."""
+
+
+@extend_schema_field(serializers.ChoiceField(choices=OverlapPolicyChoices.choices))
+class OverlapPolicyField(StrictCharField):
+    """`skip` or `queue`; an unknown one is reported by the model."""
 
 
 class NullableTextField(StrictCharField):
@@ -79,6 +84,19 @@ class BackupScheduleSerializer(RejectUnknownFieldsMixin, serializers.Serializer)
         help_text="Cron schedules: minute hour day month weekday, in the display timezone",
     )
     enabled = StrictBooleanField(required=False)
+    timezone = StrictCharField(
+        required=False, allow_null=True, allow_blank=True, max_length=64,
+        help_text="IANA time zone the schedule's times are read in (null: the display timezone)",
+    )
+    priority = ModelCheckedIntegerField(
+        required=False, min_value=0, max_value=9,
+        help_text="0-9 (default 5): occurrences at the same instant fan out highest first",
+    )
+    spread_minutes = ModelCheckedIntegerField(
+        required=False, min_value=0, max_value=720,
+        help_text="0-720 (default 0): each device starts at a stable offset inside the window",
+    )
+    overlap_policy = OverlapPolicyField(required=False)
     next_run_at = UtcDateTimeField(read_only=True, allow_null=True)
     last_run_at = UtcDateTimeField(read_only=True, allow_null=True)
     device_count = serializers.SerializerMethodField(

@@ -18,7 +18,8 @@ ADD_URL = "/admin/schedules/backupschedule/add/"
 
 def form(**fields: Any) -> dict[str, Any]:
     data = {"name": "Nightly", "enabled": "on", "schedule_type": "daily", "hour": "2",
-            "minute": "0", "day_of_week": "", "day_of_month": "", "cron_expression": ""}
+            "minute": "0", "day_of_week": "", "day_of_month": "", "cron_expression": "",
+            "timezone": "", "priority": "5", "spread_minutes": "0", "overlap_policy": "skip"}
     data.update({k: str(v) for k, v in fields.items()})
     return data
 

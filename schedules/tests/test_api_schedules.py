@@ -19,7 +19,7 @@ LIST = "/api/backup-schedules/"
 SCHEDULE_FIELDS = {
     "id", "name", "schedule_type", "hour", "minute", "day_of_week", "day_of_month",
     "cron_expression", "enabled", "next_run_at", "last_run_at", "device_count", "description",
-    "next_runs",
+    "next_runs", "timezone", "priority", "spread_minutes", "overlap_policy",
 }
 ROLES = ["superuser", "staff", "viewer", "branch", "nobody"]
 
@@ -245,6 +245,12 @@ def test_editing_hour_recomputes_next_run(fleet: dict[str, Any], api_client: Any
         ({"name": 12}, "name"),
         ({"name": "Daily 2 AM"}, "name"),  # taken
         ({"next_run_at": "2030-01-01T00:00:00Z", "colour": "blue"}, "colour"),
+        ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
+        ({"timezone": 10}, "timezone"),
+        ({"priority": 10}, "priority"),
+        ({"priority": -1}, "priority"),
+        ({"spread_minutes": 721}, "spread_minutes"),
+        ({"overlap_policy": "sometimes"}, "overlap_policy"),
     ],
 )
 def test_invalid_create_is_400_naming_the_field_and_stores_nothing(
@@ -328,3 +334,27 @@ def test_cron_schedule_roundtrip(fleet: dict[str, Any], api_client: Any) -> None
     body = response.json()
     assert body["description"] == "Cron: 30 1,13 * * *"
     assert len(body["next_runs"]) == 5
+
+
+def test_policy_fields_roundtrip_and_a_schedule_lives_in_its_own_zone(
+    fleet: dict[str, Any], api_client: Any
+) -> None:
+    client = api_client(fleet["users"]["staff"])
+    body = {**NEW, "hour": 2, "minute": 0, "timezone": "America/New_York", "priority": 9,
+            "spread_minutes": 30, "overlap_policy": "queue"}
+    created = client.post(LIST, body, format="json").json()
+    assert {k: created[k] for k in ("timezone", "priority", "spread_minutes",
+                                    "overlap_policy")} == {
+        "timezone": "America/New_York", "priority": 9, "spread_minutes": 30,
+        "overlap_policy": "queue"}
+    from zoneinfo import ZoneInfo
+
+    runs = [datetime.fromisoformat(r).astimezone(ZoneInfo("America/New_York"))
+            for r in created["next_runs"]]
+    assert {(r.hour, r.minute) for r in runs} <= {(2, 0), (3, 0)}  # 03:00 on spring-forward
+    cleared = client.patch(detail(BackupSchedule.objects.get(pk=created["id"])),
+                           {"timezone": ""}, format="json").json()
+    assert cleared["timezone"] is None
+    defaults = client.post(LIST, {**NEW, "name": "Defaults"}, format="json").json()
+    assert (defaults["timezone"], defaults["priority"], defaults["spread_minutes"],
+            defaults["overlap_policy"]) == (None, 5, 0, "skip")

@@ -484,6 +484,13 @@ export interface components {
             /** @description Cron schedules: minute hour day month weekday, in the display timezone */
             cron_expression: string | null;
             enabled: boolean;
+            /** @description IANA time zone the schedule's times are read in (null: the display timezone) */
+            timezone: string | null;
+            /** @description 0-9 (default 5): occurrences at the same instant fan out highest first */
+            priority: number;
+            /** @description 0-720 (default 0): each device starts at a stable offset inside the window */
+            spread_minutes: number;
+            overlap_policy: components["schemas"]["OverlapPolicyEnum"];
             /** Format: date-time */
             readonly next_run_at: string | null;
             /** Format: date-time */
@@ -509,6 +516,13 @@ export interface components {
             /** @description Cron schedules: minute hour day month weekday, in the display timezone */
             cron_expression?: string | null;
             enabled?: boolean;
+            /** @description IANA time zone the schedule's times are read in (null: the display timezone) */
+            timezone?: string | null;
+            /** @description 0-9 (default 5): occurrences at the same instant fan out highest first */
+            priority?: number;
+            /** @description 0-720 (default 0): each device starts at a stable offset inside the window */
+            spread_minutes?: number;
+            overlap_policy?: components["schemas"]["OverlapPolicyEnum"];
         };
         /** @enum {unknown} */
         BlankEnum: "";
@@ -686,6 +700,12 @@ export interface components {
         };
         /** @enum {unknown} */
         NullEnum: null;
+        /**
+         * @description * `skip` - Skip a device still queued or running from an earlier occurrence
+         *     * `queue` - Queue it anyway
+         * @enum {string}
+         */
+        OverlapPolicyEnum: "skip" | "queue";
         PaginatedBackupResultList: {
             /** @example 123 */
             count: number;
@@ -760,6 +780,13 @@ export interface components {
             /** @description Cron schedules: minute hour day month weekday, in the display timezone */
             cron_expression?: string | null;
             enabled?: boolean;
+            /** @description IANA time zone the schedule's times are read in (null: the display timezone) */
+            timezone?: string | null;
+            /** @description 0-9 (default 5): occurrences at the same instant fan out highest first */
+            priority?: number;
+            /** @description 0-720 (default 0): each device starts at a stable offset inside the window */
+            spread_minutes?: number;
+            overlap_policy?: components["schemas"]["OverlapPolicyEnum"];
         };
         /**
          * @description What the API changes on a device: its backup schedule and its credential set.
@@ -2065,6 +2092,8 @@ export interface operations {
                                 ip_address: string;
                             }[];
                             devices_truncated: boolean;
+                            spread_minutes: number;
+                            timezone: string | null;
                             results?: {
                                 [key: string]: number;
                             };

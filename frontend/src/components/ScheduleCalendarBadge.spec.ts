@@ -19,6 +19,8 @@ const base: CalendarEntry = {
     { id: 12, name: 'r2', ip_address: '127.0.0.12' },
   ],
   devices_truncated: false,
+  spread_minutes: 0,
+  timezone: null,
 }
 
 const result: BackupResult = {

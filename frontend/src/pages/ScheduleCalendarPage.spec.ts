@@ -21,6 +21,8 @@ const nightly: CalendarEntry = {
   device_count: 13,
   devices: Array.from({ length: 13 }, (_, i) => ({ id: i + 1, name: `sw-${i + 1}`, ip_address: `10.0.0.${i + 1}` })),
   devices_truncated: false,
+  spread_minutes: 0,
+  timezone: null,
 }
 const weekly: CalendarEntry = {
   schedule_id: 2,
@@ -29,6 +31,8 @@ const weekly: CalendarEntry = {
   device_count: 1,
   devices: [{ id: 99, name: 'core-1', ip_address: '10.9.9.9' }],
   devices_truncated: false,
+  spread_minutes: 0,
+  timezone: null,
 }
 
 function calendarHandler(fill: (window: CalendarDays) => void = () => {}) {
