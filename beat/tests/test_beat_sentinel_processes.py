@@ -10,6 +10,9 @@ beats' connections break and redis-py ask the Sentinels again. Each test prints 
 from __future__ import annotations
 
 import re
+import socket
+import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -98,6 +101,12 @@ def test_the_leader_keeps_its_lock_across_a_sentinel_failover_and_the_standby_ne
     assert leads_now(first) and LEADING not in second.log()
     assert "lock lost" not in first.log()
     assert owner_on(new_master).pid == first.pid  # type: ignore[union-attr]
+    # The lock command asks the Sentinels too.
+    check = subprocess.run([sys.executable, "-m", "beat", "--check-lock"],
+                           env={**procs.env, **env}, capture_output=True, text=True,
+                           timeout=30, check=False)
+    assert (check.returncode, check.stdout.strip()) == (
+        0, f"Lock held by PID {first.pid} on {socket.gethostname()} (process is alive)")
 
 
 def test_a_lock_the_new_master_never_got_is_taken_again_there_by_exactly_one_beat(

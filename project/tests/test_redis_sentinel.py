@@ -139,3 +139,28 @@ def _follow_a_failover(sentinels: PrivateSentinels) -> None:
     fresh = new_redis_client(settings.REDIS_URL)
     assert fresh.connection_pool.get_master_address() == (new_host, new_port)
     assert fresh.get("dv:sentinel:after") == b"2"
+
+
+def test_metrics_read_queue_depths_from_the_sentinels_master() -> None:
+    from project import metrics
+
+    config = SentinelConfig(sentinels=(("127.0.0.1", 26379),), master_name="dv", db=3)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(settings, "REDIS_URL", "redis://127.0.0.1:1/3")
+        patch.setattr(settings, "REDIS_SENTINEL", config)
+        patch.setattr(project.redis_client, "_shared", None)
+        patch.setattr(metrics, "_broker_clients", {})
+        # The broker settings derive from REDIS_SENTINELS: the shared client is the broker's.
+        patch.setattr(settings, "CELERY_BROKER_URL", config.broker_url(settings.REDIS_URL))
+        assert metrics.broker_client() is redis_client()
+        # A sentinel:// broker of its own: a client of the master the transport options name.
+        patch.setattr(settings, "CELERY_BROKER_URL",
+                      "sentinel://127.0.0.1:26390/5;sentinel://127.0.0.1:26391/5")
+        patch.setattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {"master_name": "other"})
+        client = metrics.broker_client()
+        assert client is not None and client is not redis_client()
+        pool = client.connection_pool
+        assert pool.service_name == "other" and pool.connection_kwargs["db"] == 5
+        assert [s.connection_pool.connection_kwargs["port"]
+                for s in pool.sentinel_manager.sentinels] == [26390, 26391]
+        assert pool.connection_kwargs["socket_timeout"] == project.redis_client.SOCKET_TIMEOUT
