@@ -53,7 +53,9 @@ start_embedded_redis() {
 }
 
 ensure_redis() {
-  if [ -n "${REDIS_URL:-}${REDIS_HOST:-}${REDIS_PORT:-}" ]; then
+  if [ -n "${REDIS_SENTINELS:-}" ]; then
+    :  # the Sentinels name the master; every process asks them (and says so when they fail)
+  elif [ -n "${REDIS_URL:-}${REDIS_HOST:-}${REDIS_PORT:-}" ]; then
     local url=${REDIS_URL:-redis://${REDIS_HOST:-localhost}:${REDIS_PORT:-6379}/${REDIS_DB:-0}}
     redis_answers "$url" || { say "redis: the configured Redis does not answer ($url)"; return 1; }
   elif running redis; then :

@@ -15,7 +15,8 @@ def _client() -> redis.Redis:
     from project.config import load_config
     from project.redis_client import new_redis_client
 
-    return new_redis_client(load_config().redis_url)
+    config = load_config()
+    return new_redis_client(config.redis_url, sentinel=config.redis_sentinel)
 
 
 def describe(owner: LockOwner | None) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -76,6 +78,35 @@ class RetentionConfig:
     configs_keep_per_device: int = 100  # beyond these, configurations older than results_days go
 
 
+DEFAULT_SENTINEL_MASTER = "mymaster"  # the name Redis' own Sentinel docs and images use
+
+
+@dataclass(frozen=True, kw_only=True)
+class SentinelConfig:
+    """`REDIS_SENTINELS` and `REDIS_SENTINEL_MASTER`: the Sentinels to ask for the current
+    master of `master_name`; `db` is the database number of REDIS_URL's path (0 without one)."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    master_name: str = DEFAULT_SENTINEL_MASTER
+    db: int = 0
+
+    def broker_url(self, redis_url: str) -> str:
+        """Kombu's URL for a broker on this master: `sentinel://h:p/db;sentinel://h:p/db`,
+        with REDIS_URL's user and password (the master's; Sentinels are asked without)."""
+        parts = urlsplit(redis_url)
+        auth = ""
+        if parts.password is not None or parts.username:
+            auth = f"{parts.username or ''}:{parts.password or ''}@"
+        return ";".join(
+            f"sentinel://{auth}{_host_for_url(host)}:{port}/{self.db}"
+            for host, port in self.sentinels
+        )
+
+
+def _host_for_url(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     """Everything the processes read from the YAML file and the environment."""
@@ -89,6 +120,7 @@ class Config:
     redis_url: str
     redis_configured: bool
     database_url: str | None
+    redis_sentinel: SentinelConfig | None = None  # REDIS_SENTINELS set: ask them for the master
 
 
 # section: {key: (type, minimum, maximum)}; str keys take a tuple of allowed values instead.
@@ -233,6 +265,41 @@ def redis_url_from_env(env: dict[str, str]) -> tuple[str, bool]:
     return f"redis://{host}:{port}/{db}", configured
 
 
+# host:port or [IPv6]:port
+_SENTINEL_ADDRESS = re.compile(
+    r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9._-]+)):(?P<port>\d{1,5})$"
+)
+
+
+def redis_sentinel_from_env(env: dict[str, str], redis_url: str) -> SentinelConfig | None:
+    """`REDIS_SENTINELS` (`host:port,host:port`) and `REDIS_SENTINEL_MASTER` (default
+    `mymaster`), or None when REDIS_SENTINELS is unset or empty."""
+    raw = env.get("REDIS_SENTINELS", "").strip()
+    if not raw:
+        return None
+    sentinels = []
+    for item in raw.split(","):
+        match = _SENTINEL_ADDRESS.match(item.strip())
+        port = int(match["port"]) if match else 0
+        if not match or not 1 <= port <= 65535:
+            raise ConfigError(
+                "environment", "REDIS_SENTINELS",
+                f"expected host:port[,host:port...] (a port from 1 to 65535), got {item.strip()!r}",
+            )
+        sentinels.append((match["v6"] or match["host"], port))
+    master = env.get("REDIS_SENTINEL_MASTER", "").strip() or DEFAULT_SENTINEL_MASTER
+    if not re.fullmatch(r"[A-Za-z0-9._:-]+", master):
+        raise ConfigError(
+            "environment", "REDIS_SENTINEL_MASTER",
+            f"expected a master name such as {DEFAULT_SENTINEL_MASTER}, got {master!r}",
+        )
+    path = urlsplit(redis_url).path.strip("/") or "0"
+    if not path.isdigit():
+        raise ConfigError("environment", "REDIS_URL",
+                          f"expected a database number as the path, got {path!r}")
+    return SentinelConfig(sentinels=tuple(sentinels), master_name=master, db=int(path))
+
+
 def load_config(path: str | Path | None = None, env: dict[str, str] | None = None) -> Config:
     """Read the YAML file named by DEVICEVAULT_CONFIG (or `path`) and the environment."""
     env = dict(os.environ) if env is None else env
@@ -270,6 +337,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     sections = {name: _parse_section(path, name, raw.get(name)) for name in _SECTION_CLASSES}
     sections["collection"] = collection_from_env(sections["collection"], env)
     redis_url, redis_configured = redis_url_from_env(env)
+    redis_sentinel = redis_sentinel_from_env(env, redis_url)
     database_url = env.get("DATABASE_URL") or None
     if database_url and database_url.split(":", 1)[0] not in {
         "postgres", "postgresql", "sqlite", "pgsql", "postgis"
@@ -280,8 +348,9 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         display_timezone=tz_name,
         **sections,
         redis_url=redis_url,
-        redis_configured=redis_configured,
+        redis_configured=redis_configured or redis_sentinel is not None,
         database_url=database_url,
+        redis_sentinel=redis_sentinel,
     )
 
 

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import redis
 from django.conf import settings
@@ -45,6 +46,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from project.config import SentinelConfig
 from project.redis_client import new_redis_client, redis_client
 
 logger = logging.getLogger(__name__)
@@ -116,14 +118,38 @@ _broker_clients: dict[str, redis.Redis] = {}
 
 
 def broker_client() -> redis.Redis | None:
-    """A client for the Celery broker when it is Redis (the application's when they match)."""
-    url = str(settings.CELERY_BROKER_URL).split(";", 1)[0]  # first of a failover list
+    """A client for the Celery broker when it is Redis (the application's when they match),
+    also behind Sentinels (`sentinel://` URLs, the master named in the transport options)."""
+    sentinel = getattr(settings, "REDIS_SENTINEL", None)
+    full = str(settings.CELERY_BROKER_URL)
+    if sentinel is not None and full == sentinel.broker_url(settings.REDIS_URL):
+        return redis_client()
+    url = full.split(";", 1)[0]  # first of a failover list
     if url == settings.REDIS_URL:
         return redis_client()
+    if url.startswith("sentinel://"):
+        return _sentinel_broker_client(full)
     if url.split("://", 1)[0] not in {"redis", "rediss"}:
         return None
     if url not in _broker_clients:
         _broker_clients[url] = new_redis_client(url)
+    return _broker_clients[url]
+
+
+def _sentinel_broker_client(url: str) -> redis.Redis | None:
+    """A client of the broker's master behind the Sentinels of a `sentinel://` failover list."""
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
+    master = options.get("master_name")
+    if not master:
+        return None  # kombu refuses this broker too
+    if url not in _broker_clients:
+        sentinels, db = [], 0
+        for part in url.split(";"):
+            where = urlsplit(part)
+            sentinels.append((where.hostname or "localhost", where.port or 26379))
+            db = int(where.path.strip("/") or db)
+        config = SentinelConfig(sentinels=tuple(sentinels), master_name=str(master), db=db)
+        _broker_clients[url] = new_redis_client(url.split(";", 1)[0], sentinel=config)
     return _broker_clients[url]
 
 

@@ -231,12 +231,17 @@ WHITENOISE_USE_FINDERS = True
 LOGIN_URL = "/login"
 
 REDIS_URL = DEVICEVAULT.redis_url
+# REDIS_SENTINELS: every Redis client (project.redis_client) and, unless CELERY_BROKER_URL says
+# otherwise, the broker ask these Sentinels for the current master.
+REDIS_SENTINEL = DEVICEVAULT.redis_sentinel
 
 # When set, GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (else 401).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
 
 # Celery: everything the worker, the beat and the publisher share.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or (
+    REDIS_SENTINEL.broker_url(REDIS_URL) if REDIS_SENTINEL else REDIS_URL
+)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
@@ -249,7 +254,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+if REDIS_SENTINEL and str(CELERY_BROKER_URL).startswith("sentinel://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = REDIS_SENTINEL.master_name
 CELERY_BEAT_SCHEDULER = "beat.scheduler:BackupScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = 1  # seconds; the scheduler computes its own wake-up
 

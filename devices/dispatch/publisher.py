@@ -11,7 +11,9 @@ Fencing (DESIGN.md, "Fencing"): given the leader's `Fence`, a batch is published
 the lock key still holds the leader's value. When the broker is the lock's Redis server and
 database, one Lua script compares the value and pushes the whole batch in one atomic step.
 Otherwise (another Redis, RabbitMQ) a synchronous compare-and-extend of the lock runs right
-before the batch. Either way a leader whose key was deleted, expired or taken publishes
+before the batch. Behind Redis Sentinel (kombu's `sentinel://` transport, a Redis transport
+too) the broker is the lock's server when both ask the same Sentinels for the same master
+name and database. Either way a leader whose key was deleted, expired or taken publishes
 nothing more and `FenceLost` is raised.
 """
 
@@ -56,8 +58,22 @@ class Fence:
 
 
 def _where(client: Any) -> tuple[Any, ...]:
-    kwargs = client.connection_pool.connection_kwargs
-    return (kwargs.get("host"), kwargs.get("port"), kwargs.get("path"), int(kwargs.get("db") or 0))
+    pool = client.connection_pool
+    kwargs = pool.connection_kwargs
+    db = int(kwargs.get("db") or 0)
+    service = getattr(pool, "service_name", None)
+    if service is not None:
+        # A Sentinel-managed pool has no host or port: its server is whichever master the
+        # Sentinels name for the service. The same service, Sentinels and database is the same
+        # server; anything else (a plain client of that master's address included) is not, and
+        # falls back to the compare-and-extend, which is always safe.
+        sentinels = frozenset(
+            (s.connection_pool.connection_kwargs.get("host"),
+             s.connection_pool.connection_kwargs.get("port"))
+            for s in pool.sentinel_manager.sentinels
+        )
+        return ("sentinel", service, sentinels, db)
+    return (kwargs.get("host"), kwargs.get("port"), kwargs.get("path"), db)
 
 
 # KEYS[1] is the lock, KEYS[2..] the queues; ARGV[1] the lock value, ARGV[2..n+1] how many

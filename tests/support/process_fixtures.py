@@ -11,6 +11,7 @@ import pytest
 import yaml
 from django.conf import settings
 
+from tests.support.private_services import PrivateSentinels
 from tests.support.processes import Processes
 
 
@@ -63,3 +64,11 @@ def procs(
     processes = Processes(env, tmp_path)
     yield processes
     processes.stop_all()
+
+
+@pytest.fixture
+def sentinels(tmp_path: Path) -> Iterator[PrivateSentinels]:
+    """A Sentinel-managed master/replica pair of our own (tests.support.private_services)."""
+    group = PrivateSentinels(tmp_path / "sentinels")
+    yield group
+    group.stop()
