@@ -26,6 +26,7 @@ class ScheduleSpec:
     recurrence: Recurrence
     active_since: datetime | None
     priority: int = 5  # 0-9: of occurrences at one instant, the highest fans out first
+    spread_minutes: int = 0  # devices start at stable offsets inside this many minutes
 
 
 class Agenda:

@@ -27,7 +27,14 @@ from beat.lock import LeaderLock
 from beat.models import SchedulerState, record_tick
 from beat.periodic import FenceLost, PeriodicTaskRunner
 from devices.dispatch.delivery import DeliveryRules
-from devices.dispatch.fanout import Occurrence, enqueue_occurrence, record_missed, repair_stranded
+from devices.dispatch.fanout import (
+    Occurrence,
+    enqueue_occurrence,
+    next_held_at,
+    publish_held,
+    record_missed,
+    repair_stranded,
+)
 from devices.dispatch.redelivery import reconcile_deliveries
 from devices.metrics import record_fanout
 from project.config import Config
@@ -81,6 +88,7 @@ class BeatService:
         self.delivery = DeliveryRules.from_config(cfg.collection)
         self._last_reconcile = 0.0
         self._horizon: datetime | None = None
+        self._next_held: datetime | None = None  # the next row a spread or window holds
 
     # -- start and stop ------------------------------------------------------
     def start(self) -> None:
@@ -203,6 +211,7 @@ class BeatService:
         if not self._catch_up(state.last_tick, now):
             return False
         self._repair(now, older_than=now)
+        self._next_held = next_held_at()
         self._horizon = now
         SchedulerState.objects.filter(pk=1).update(last_tick=now)
         logger.info("leading: pid=%s schedules=%d last_tick=%s", os.getpid(),
@@ -274,6 +283,8 @@ class BeatService:
             return self._step_down()
         if not self._run_periodic():
             return self._step_down()
+        if self._next_held is not None and self._next_held <= now:
+            self._publish_held(now)
         if self.monotonic() - self._last_sweep >= STRANDED_SWEEP_EVERY:
             self._repair(now, older_than=now - timedelta(seconds=STRANDED_SWEEP_EVERY))
         if self.monotonic() - self._last_reconcile >= self.delivery.sweep_every:
@@ -287,18 +298,21 @@ class BeatService:
             self._load_periodic()
         self._horizon = now
         waits = [MAX_SLEEP, self._periodic().seconds_to_next_check()]
-        if pending is not None:
-            waits.append((pending - self.clock()).total_seconds())
+        for instant in (pending, self._next_held):
+            if instant is not None:
+                waits.append((instant - self.clock()).total_seconds())
         return max(0.0, min(w for w in waits if w is not None))
 
     def _fire(self, spec: ScheduleSpec, occurrence: datetime, *, is_catchup: bool) -> None:
         started = self.monotonic()
         lateness = (self.clock() - occurrence).total_seconds()
         created, published = enqueue_occurrence(
-            Occurrence(schedule_id=spec.id, scheduled_for=occurrence, is_catchup=is_catchup),
+            Occurrence(schedule_id=spec.id, scheduled_for=occurrence, is_catchup=is_catchup,
+                       spread_minutes=spec.spread_minutes),
             may_publish=self.lock.held, fence=self.lock.fence(),
         )
         duration = self.monotonic() - started
+        self._next_held = next_held_at()  # a spread or a deferring window may hold rows
         record_fanout(lateness_seconds=round(lateness, 3), duration_seconds=round(duration, 3),
                       schedule=spec.id, occurrence=occurrence.isoformat(), devices=published,
                       at=self.clock().timestamp())
@@ -310,6 +324,13 @@ class BeatService:
             "duration=%.3fs lateness=%.3fs", spec.id, occurrence.isoformat(), is_catchup,
             created, published, duration, lateness,
         )
+
+    def _publish_held(self, now: datetime) -> None:
+        """Publish the rows whose spread offset or deferring window has passed."""
+        published = publish_held(now=now, may_publish=self.lock.held, fence=self.lock.fence())
+        self._next_held = next_held_at()
+        logger.info("held rows published=%d next=%s", published,
+                    self._next_held.isoformat() if self._next_held else None)
 
     def _repair(self, now: datetime, *, older_than: datetime) -> None:
         repair_stranded(now=now, window=self.window, older_than=older_than,
@@ -356,6 +377,7 @@ class BeatService:
             self._reload(now, cursor=self._horizon or now)
             if stale:  # the safety net covers a lost PeriodicTasks marker too
                 self._load_periodic()
+                self._next_held = next_held_at()
             logger.log(logging.INFO if changed else logging.DEBUG,
                        "schedules reloaded: count=%d reason=%s", len(self.agenda.specs),
                        "changed" if changed else "periodic")
@@ -368,7 +390,8 @@ class BeatService:
             try:
                 specs.append(ScheduleSpec(id=row.pk, name=row.name,
                                           recurrence=row.recurrence(tz),
-                                          active_since=row.active_since, priority=row.priority))
+                                          active_since=row.active_since, priority=row.priority,
+                                          spread_minutes=row.spread_minutes))
             except RecurrenceError as exc:
                 logger.error("schedule=%s is invalid and will not fire: %s", row.pk, exc)
         self.agenda.load(specs, cursor=cursor)

@@ -42,3 +42,16 @@ class PlatformChoices(models.TextChoices):
     CISCO_IOS = "cisco_ios", "Cisco IOS / IOS-XE"
     MIKROTIK_ROUTEROS = "mikrotik_routeros", "MikroTik RouterOS"
     LINUX = "linux", "Linux (configurable command)"
+
+
+class WindowTypeChoices(models.TextChoices):
+    ONCE = "once", "Once"
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+    MONTHLY = "monthly", "Monthly"
+    CRON = "cron", "Cron expression"
+
+
+class WindowPolicyChoices(models.TextChoices):
+    SKIP = "skip", "Skip the backups inside it"
+    DEFER = "defer", "Defer them to its end"

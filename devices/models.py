@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -14,8 +19,12 @@ from devices.choices import (
     DeviceBackupResultStatusChoices,
     PlatformChoices,
     SkipReasonChoices,
+    WindowPolicyChoices,
+    WindowTypeChoices,
 )
 from schedules.models import BackupSchedule
+from schedules.policy import WindowSpec
+from schedules.recurrence import Recurrence, field_errors
 
 DEFAULT_QUEUE_SLUG = "default"
 
@@ -273,6 +282,11 @@ class DeviceBackupResult(models.Model):
         default=0, help_text="Times its device.collect message was published"
     )
     queued_at = models.DateTimeField(auto_now_add=True)
+    publish_after = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Held until then (a spread offset, a deferring maintenance window); "
+                  "null: published at once",
+    )
     published_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -298,6 +312,14 @@ class DeviceBackupResult(models.Model):
                 fields=["schedule", "scheduled_for", "id"],
                 condition=Q(published_at__isnull=True, status="queued"),
                 name="result_unpublished",
+            ),
+            # The rows a spread or a deferring window holds: the leader publishes each as its
+            # time comes, and asks for the next one.
+            models.Index(
+                fields=["publish_after", "id"],
+                condition=Q(published_at__isnull=True, status="queued",
+                            publish_after__isnull=False),
+                name="result_held",
             ),
         ]
 
@@ -347,3 +369,110 @@ class DeviceBackup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id}@{self.collected_at.isoformat()} {self.blob_id[:12]}"
+
+
+class MaintenanceWindow(models.Model):
+    """A span of time in which scheduled backups of the devices in scope are skipped or
+    deferred to its end (rules: schedules/policy.py). Recurring like a schedule (read in its
+    own time zone, else the display timezone) with a duration, or once from `start`."""
+
+    name = models.CharField(max_length=200, unique=True)
+    enabled = models.BooleanField(default=True)
+    timezone = models.CharField(
+        max_length=64, null=True, blank=True,
+        help_text="IANA time zone the window's times are read in; empty: the display timezone",
+    )
+    schedule_type = models.CharField(
+        max_length=10, choices=WindowTypeChoices.choices, default=WindowTypeChoices.DAILY
+    )
+    start = models.DateTimeField(null=True, blank=True, help_text="Once: when it begins")
+    hour = models.PositiveSmallIntegerField(default=0, help_text="0-23, the window's zone")
+    minute = models.PositiveSmallIntegerField(default=0, help_text="0-59")
+    day_of_week = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Weekly: Monday = 0"
+    )
+    day_of_month = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Monthly: 1-31"
+    )
+    cron_expression = models.CharField(max_length=120, blank=True, default="")
+    duration_minutes = models.PositiveIntegerField(
+        default=60, validators=[
+            MinValueValidator(1, "Duration must be a whole number of minutes from 1 to 10080."),
+            MaxValueValidator(10080, "Duration must be a whole number of minutes from 1 to "
+                                     "10080 (a week)."),
+        ],
+    )
+    policy = models.CharField(
+        max_length=10, choices=WindowPolicyChoices.choices, default=WindowPolicyChoices.SKIP
+    )
+    device_groups = models.ManyToManyField(
+        DeviceGroup, blank=True, related_name="maintenance_windows",
+        help_text="Devices of these groups (with the collection groups; both empty: every device)",
+    )
+    collection_groups = models.ManyToManyField(
+        CollectionGroup, blank=True, related_name="maintenance_windows",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=1, duration_minutes__lte=10080),
+                name="window_duration_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(schedule_type="once") | Q(start__isnull=False),
+                name="window_once_needs_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def recurrence(self, timezone: str | None = None) -> Recurrence | None:
+        """The recurrence of its starts (None for a one-off window); RecurrenceError when the
+        fields say nothing valid."""
+        if self.schedule_type == WindowTypeChoices.ONCE:
+            return None
+        return Recurrence(
+            schedule_type=self.schedule_type, hour=self.hour, minute=self.minute,
+            day_of_week=self.day_of_week if self.schedule_type == "weekly" else None,
+            day_of_month=self.day_of_month if self.schedule_type == "monthly" else None,
+            cron_expression=self.cron_expression if self.schedule_type == "cron" else "",
+            timezone=self.timezone or timezone or settings.DEVICEVAULT.display_timezone,
+        )
+
+    def spec(self, *, device_groups: Iterable[int] = (),
+             collection_groups: Iterable[int] = ()) -> WindowSpec:
+        """The pure rules' view of it (the group ids as the caller read them)."""
+        return WindowSpec(
+            id=self.pk, name=self.name, policy=self.policy,
+            duration=timedelta(minutes=self.duration_minutes), recurrence=self.recurrence(),
+            start=self.start, device_groups=frozenset(device_groups),
+            collection_groups=frozenset(collection_groups),
+        )
+
+    def clean(self) -> None:
+        super().clean()
+        self.timezone = self.timezone or None
+        errors: dict[str, list[str]] = {}
+        if self.schedule_type == WindowTypeChoices.ONCE:
+            if self.start is None:
+                errors["start"] = ["A one-off window needs its start."]
+        elif self.schedule_type in WindowTypeChoices.values:
+            errors.update({
+                name: [message] for name, message in field_errors(
+                    schedule_type=self.schedule_type, hour=self.hour, minute=self.minute,
+                    day_of_week=self.day_of_week, day_of_month=self.day_of_month,
+                    cron_expression=self.cron_expression or "",
+                ).items()
+            })
+        if not errors and self.timezone:
+            try:
+                ZoneInfo(self.timezone)
+            except (ValueError, ZoneInfoNotFoundError):
+                errors["timezone"] = [f"Unknown timezone {self.timezone!r}."]
+        if errors:
+            raise ValidationError(errors)

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, F, PositiveIntegerField, QuerySet, When
+from django.db.models import Case, F, PositiveIntegerField, Prefetch, Q, QuerySet, When
 from django.utils import timezone
 
 from devices.choices import TERMINAL_RESULT_STATUSES
@@ -28,9 +28,17 @@ from devices.choices import DeviceBackupResultStatusChoices as Status
 from devices.choices import SkipReasonChoices as SkipReason
 from devices.dispatch.publisher import CollectPublisher, Fence, FenceLost
 from devices.metrics import count_finished, count_published
-from devices.models import Device, DeviceBackupResult
+from devices.models import (
+    CollectionGroup,
+    Device,
+    DeviceBackupResult,
+    DeviceGroup,
+    MaintenanceWindow,
+)
 from project.utc import utc_iso
 from schedules.models import BackupSchedule
+from schedules.policy import DEFER, SKIP, SPREAD_SQL, Hold, WindowSpec, windows_at
+from schedules.recurrence import RecurrenceError
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +54,7 @@ class Occurrence:
     scheduled_for: datetime
     is_catchup: bool = False
     manual: bool = False
+    spread_minutes: int = 0  # the schedule's spread (schedules/policy.py)
 
 
 def scheduled_devices(schedule_id: int) -> QuerySet[Device]:
@@ -54,19 +63,22 @@ def scheduled_devices(schedule_id: int) -> QuerySet[Device]:
 
 
 def create_results(
-    occurrence: Occurrence, devices: QuerySet[Device], *, status: str = Status.QUEUED
+    occurrence: Occurrence, devices: QuerySet[Device], *, status: str = Status.QUEUED,
+    skip_reason: str = "", error: str = "", fires_at: datetime | None = None,
 ) -> int:
     """Insert one result row per device for the occurrence, skipping rows that exist.
 
     A queued occurrence of a schedule whose `overlap_policy` is `skip` inserts the rows of
     devices whose result of an earlier occurrence of the schedule is still `queued` or
-    `running` as `skipped`/`overlap` instead (DESIGN.md, "Scheduling policy").
+    `running` as `skipped`/`overlap` instead (DESIGN.md, "Scheduling policy"). A queued row
+    fires at `fires_at` (a deferring window's end; default the occurrence) plus the device's
+    spread offset: a row that fires later than now is held (`publish_after`) until then.
 
     One INSERT … SELECT, whatever the fleet size. Returns how many rows were new.
     """
     now = timezone.now()
     finished = now if status in TERMINAL_RESULT_STATUSES else None
-    error = MISSED_ERROR if status == Status.MISSED_WINDOW else ""
+    error = error or (MISSED_ERROR if status == Status.MISSED_WINDOW else "")
     device_sql, device_params = devices.values("id").query.sql_with_params()
     table = DeviceBackupResult._meta.db_table
     schedules_table = BackupSchedule._meta.db_table
@@ -81,27 +93,55 @@ def create_results(
         )
         busy_params = [occurrence.schedule_id, occurrence.schedule_id,
                        adapt(occurrence.scheduled_for)]
+    held_sql, held_params = NO_TIME, list[Any]()
+    if status == Status.QUEUED:
+        held_sql, held_params = _fires_at_sql(occurrence, fires_at)
     sql = (
         f"INSERT INTO {table} (device_id, schedule_id, schedule_name, scheduled_for, status, "
-        f"skip_reason, is_catchup, manual, attempts, queued_at, finished_at, error) "
+        f"skip_reason, is_catchup, manual, attempts, queued_at, finished_at, error, "
+        f"publish_after) "
         f"SELECT x.id, %s, COALESCE((SELECT s.name FROM {schedules_table} s WHERE s.id = %s), "
         f"''), %s, CASE WHEN x.busy THEN '{Status.SKIPPED}' ELSE %s END, "
-        f"CASE WHEN x.busy THEN '{SkipReason.OVERLAP}' ELSE '' END, %s, %s, 0, %s, "
+        f"CASE WHEN x.busy THEN '{SkipReason.OVERLAP}' ELSE %s END, %s, %s, 0, %s, "
         f"CASE WHEN x.busy THEN %s ELSE %s END, "
-        f"CASE WHEN x.busy THEN '{OVERLAP_ERROR}' ELSE %s END "
-        f"FROM (SELECT d.id AS id, {busy_sql} AS busy FROM ({device_sql}) d) x WHERE 1=1 "
+        f"CASE WHEN x.busy THEN '{OVERLAP_ERROR}' ELSE %s END, "
+        f"CASE WHEN x.busy THEN NULL ELSE x.held END "
+        f"FROM (SELECT d.id AS id, {busy_sql} AS busy, {held_sql} AS held "
+        f"FROM ({device_sql}) d) x WHERE 1=1 "
         f"ON CONFLICT (device_id, schedule_id, scheduled_for) DO NOTHING"
     )
     # A raw statement gets no field adaptation: each backend stores datetimes its own way
     # (SQLite as naive UTC text, which is what the ORM compares against), so adapt them here.
     params: list[Any] = [
         occurrence.schedule_id, occurrence.schedule_id, adapt(occurrence.scheduled_for), status,
-        occurrence.is_catchup, occurrence.manual, adapt(now), adapt(now), adapt(finished), error,
+        skip_reason, occurrence.is_catchup, occurrence.manual, adapt(now), adapt(now),
+        adapt(finished), error,
     ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *busy_params, *device_params])  # type: ignore[list-item]
+        cursor.execute(  # type: ignore[list-item]
+            sql, [*params, *busy_params, *held_params, *device_params])
         created = cursor.rowcount
     return max(created, 0)
+
+
+NO_TIME = "CAST(NULL AS TIMESTAMP)"  # a typed NULL: PostgreSQL types a bare one as text
+
+
+def _fires_at_sql(occurrence: Occurrence, fires_at: datetime | None) -> tuple[str, list[Any]]:
+    """The `publish_after` of a queued row, in SQL over the device `d.id`: NULL when it fires
+    at the occurrence itself, else `fires_at` (or the occurrence) plus the device's spread
+    offset (schedules/policy.py, the same formula)."""
+    spread = occurrence.spread_minutes if occurrence.schedule_id is not None else 0
+    if fires_at is None and not spread:
+        return NO_TIME, []
+    base = connection.ops.adapt_datetimefield_value(fires_at or occurrence.scheduled_for)
+    if not spread:
+        return "%s", [base]
+    if connection.vendor == "sqlite":  # naive UTC text, as Django stores it
+        sql = f"strftime('%%Y-%%m-%%d %%H:%%M:%%S', %s, '+' || {SPREAD_SQL} || ' seconds')"
+    else:
+        sql = f"(CAST(%s AS timestamptz) + {SPREAD_SQL} * INTERVAL '1 second')"
+    return sql, [base, occurrence.schedule_id, spread]
 
 
 # One compact encoder for every payload: json.dumps(..., separators=...) builds a new encoder
@@ -141,10 +181,33 @@ def _unpublished() -> QuerySet[DeviceBackupResult]:
     return DeviceBackupResult.objects.filter(status=Status.QUEUED, published_at__isnull=True)
 
 
+def _due(rows: QuerySet[DeviceBackupResult], now: datetime) -> QuerySet[DeviceBackupResult]:
+    """The rows not held past `now` (a spread offset, a deferring window)."""
+    return rows.filter(Q(publish_after__isnull=True) | Q(publish_after__lte=now))
+
+
 def _occurrence_rows(occurrence: Occurrence) -> QuerySet[DeviceBackupResult]:
-    return _unpublished().filter(
+    return _due(_unpublished(), timezone.now()).filter(
         schedule_id=occurrence.schedule_id, scheduled_for=occurrence.scheduled_for
     )
+
+
+def _held() -> QuerySet[DeviceBackupResult]:
+    return _unpublished().filter(publish_after__isnull=False)
+
+
+def publish_held(
+    *, now: datetime, may_publish: Callable[[], bool] = lambda: True,
+    fence: Fence | None = None,
+) -> int:
+    """Publish the held rows whose time has come; returns how many."""
+    return publish_rows(_held().filter(publish_after__lte=now), may_publish=may_publish,
+                        fence=fence, what="held rows")
+
+
+def next_held_at() -> datetime | None:
+    """When the next held row comes due (None: none is held)."""
+    return _held().order_by("publish_after").values_list("publish_after", flat=True).first()
 
 
 def _batches(base: QuerySet[DeviceBackupResult]) -> Iterator[list[dict[str, Any]]]:
@@ -237,7 +300,9 @@ def enqueue_occurrence(
         assert occurrence.schedule_id is not None, "a device backed up now names its device"
         devices = scheduled_devices(occurrence.schedule_id)
     with transaction.atomic():
-        created = create_results(occurrence, devices)
+        scheduled = occurrence.schedule_id is not None and not occurrence.manual
+        hold = windows_at(active_windows(), occurrence.scheduled_for) if scheduled else NO_HOLD
+        created = _create_under_windows(occurrence, devices, hold)
     if created and occurrence.schedule_id is not None:
         overlapping = DeviceBackupResult.objects.filter(
             schedule_id=occurrence.schedule_id, scheduled_for=occurrence.scheduled_for,
@@ -250,6 +315,57 @@ def enqueue_occurrence(
                            occurrence.scheduled_for.isoformat(), overlapping)
     published = publish_pending(occurrence, may_publish=may_publish, fence=fence)
     return created, published
+
+
+NO_HOLD = Hold(skip=(), defer=())
+
+
+def active_windows() -> list[WindowSpec]:
+    """The enabled maintenance windows, as the rules see them (three queries)."""
+    windows = []
+    rows = MaintenanceWindow.objects.filter(enabled=True).prefetch_related(
+        Prefetch("device_groups", queryset=DeviceGroup.objects.only("pk")),
+        Prefetch("collection_groups", queryset=CollectionGroup.objects.only("pk")),
+    )
+    for row in rows:
+        try:
+            windows.append(row.spec(device_groups=[g.pk for g in row.device_groups.all()],
+                                    collection_groups=[g.pk for g in row.collection_groups.all()]))
+        except RecurrenceError as exc:
+            logger.error("maintenance window=%s is invalid and holds nothing: %s", row.pk, exc)
+    return windows
+
+
+def _in_scope(devices: QuerySet[Device], window: WindowSpec) -> QuerySet[Device]:
+    if window.everything:
+        return devices
+    return devices.filter(Q(device_group_id__in=window.device_groups)
+                          | Q(collection_group_id__in=window.collection_groups))
+
+
+def _create_under_windows(occurrence: Occurrence, devices: QuerySet[Device], hold: Hold) -> int:
+    """The occurrence's rows as its maintenance windows say (schedules/policy.py): the devices
+    of a `skip` window first (skip wins), then those of the `defer` windows from the latest
+    end (the latest wins), then the rest; the unique constraint keeps each device's first."""
+    created = 0
+    for window in hold.skip:
+        skipped = create_results(
+            occurrence, _in_scope(devices, window), status=Status.SKIPPED,
+            skip_reason=SkipReason.MAINTENANCE,
+            error=f"inside maintenance window \u201c{window.name}\u201d (policy {SKIP})",
+        )
+        transaction.on_commit(functools.partial(count_finished, Status.SKIPPED, skipped))
+        logger.warning("maintenance: schedule=%s occurrence=%s window=%s skipped=%d",
+                       occurrence.schedule_id, occurrence.scheduled_for.isoformat(),
+                       window.id, skipped)
+        created += skipped
+    for window, end in sorted(hold.defer, key=lambda item: item[1], reverse=True):
+        deferred = create_results(occurrence, _in_scope(devices, window), fires_at=end)
+        logger.warning("maintenance: schedule=%s occurrence=%s window=%s %s=%d until %s",
+                       occurrence.schedule_id, occurrence.scheduled_for.isoformat(),
+                       window.id, DEFER, deferred, end.isoformat())
+        created += deferred
+    return created + create_results(occurrence, devices)
 
 
 def record_missed(occurrence: Occurrence) -> int:
@@ -277,13 +393,15 @@ def repair_stranded(
     """Publish rows left unpublished by a crash (queued before `older_than`, occurrence still
     within the restart window); rows whose occurrence is older become `missed_window`.
     Returns how many messages were published."""
-    stranded = _unpublished().filter(queued_at__lt=older_than)
-    missed = stranded.filter(scheduled_for__lt=now - window).update(
+    stranded = _due(_unpublished(), now).filter(queued_at__lt=older_than)
+    cut = now - window  # a held row counts from when it was due, not from its occurrence
+    too_old = Q(publish_after__isnull=True, scheduled_for__lt=cut) | Q(publish_after__lt=cut)
+    missed = stranded.filter(too_old).update(
         status=Status.MISSED_WINDOW, finished_at=now, error=MISSED_ERROR
     )
     count_finished(Status.MISSED_WINDOW, missed)  # metrics
     occurrences = (
-        stranded.filter(scheduled_for__gte=now - window)
+        stranded.exclude(too_old)
         .values_list("schedule_id", "scheduled_for", "manual")
         .order_by()  # Meta.ordering would add its columns to DISTINCT: one pass per row
         .distinct()

@@ -1,0 +1,131 @@
+"""Scheduling policy, pure: maintenance windows and the spread of an occurrence's devices.
+
+No Django, no I/O; time is always an argument. The fan-out (devices/dispatch/fanout.py), the
+calendar and the API ask these rules; the fan-out's SQL computes the spread offset with the
+same formula (`SPREAD_SQL`), which a test holds against `spread_offset`.
+
+Maintenance windows (DESIGN.md, "Scheduling policy"):
+- A window starts at each occurrence of its recurrence (read in its time zone, with the
+  schedules' DST rules; `once`: at `start`) and lasts `duration_minutes`: an instant t is
+  inside when start <= t < start + duration.
+- It applies to the devices of its device groups and of its collection groups; with neither,
+  to every device.
+- An occurrence inside a `skip` window is `skipped`/`maintenance` for the devices it applies
+  to. Inside a `defer` window it is fired at the window's end (the latest end, when several
+  defer windows hold it), with the same `scheduled_for`. Skip wins over defer.
+
+Spread: a schedule with `spread_minutes` > 0 starts each device at a stable offset in
+[0, spread_minutes) minutes after the occurrence (after the window's end, when deferred):
+a multiplicative hash of the device and the schedule, so the same device always starts at
+the same point of the window, and consecutive ids land far apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from schedules.recurrence import Recurrence
+
+SKIP = "skip"
+DEFER = "defer"
+
+_KNUTH = 2654435761  # 2^32 / golden ratio: consecutive ids spread over the whole range
+_SALT = 40503
+_MOD = 2 ** 32
+
+
+def spread_offset(device_id: int, schedule_id: int, spread_minutes: int) -> timedelta:
+    """The device's stable start offset inside a spread of `spread_minutes`."""
+    if spread_minutes <= 0:
+        return timedelta(0)
+    seconds = ((device_id * _KNUTH + schedule_id * _SALT) % _MOD) % (spread_minutes * 60)
+    return timedelta(seconds=seconds)
+
+
+# The same, in SQL over the device id column `d.id`, a schedule id and a spread (both bound
+# parameters, in that order): integer arithmetic both PostgreSQL (bigint) and SQLite agree on.
+SPREAD_SQL = f"(((d.id * {_KNUTH} + %s * {_SALT}) % {_MOD}) % (%s * 60))"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WindowSpec:
+    """What the rules need of a maintenance window."""
+
+    id: int
+    name: str
+    policy: str  # skip | defer
+    duration: timedelta
+    recurrence: Recurrence | None = None  # None: a one-off window at `start`
+    start: datetime | None = None
+    device_groups: frozenset[int] = field(default_factory=frozenset)
+    collection_groups: frozenset[int] = field(default_factory=frozenset)
+
+    def starts_between(self, start: datetime, end: datetime) -> list[datetime]:
+        """The window's starts s with start <= s < end."""
+        if self.recurrence is None:
+            return [self.start] if self.start is not None and start <= self.start < end else []
+        return self.recurrence.between(start, end)
+
+    def span_at(self, instant: datetime) -> tuple[datetime, datetime] | None:
+        """The (start, end) of the window instance containing `instant`, if any."""
+        starts = self.starts_between(instant - self.duration + timedelta(microseconds=1),
+                                     instant + timedelta(microseconds=1))
+        if not starts:
+            return None
+        begin = starts[-1]
+        return begin, begin + self.duration
+
+    def spans_between(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """Every instance overlapping [start, end), in order."""
+        starts = self.starts_between(start - self.duration + timedelta(microseconds=1), end)
+        return [(s, s + self.duration) for s in starts]
+
+    @property
+    def everything(self) -> bool:
+        return not self.device_groups and not self.collection_groups
+
+    def applies_to(self, device_group: int | None, collection_group: int | None) -> bool:
+        return (self.everything or device_group in self.device_groups
+                or collection_group in self.collection_groups)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """What the windows do to one occurrence: the windows that skip it, and those that defer
+    it with the instant it is deferred to."""
+
+    skip: tuple[WindowSpec, ...]
+    defer: tuple[tuple[WindowSpec, datetime], ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.skip or self.defer)
+
+
+def windows_at(windows: Iterable[WindowSpec], instant: datetime) -> Hold:
+    """The windows holding an occurrence at `instant`."""
+    skip: list[WindowSpec] = []
+    defer: list[tuple[WindowSpec, datetime]] = []
+    for window in windows:
+        span = window.span_at(instant)
+        if span is None:
+            continue
+        if window.policy == SKIP:
+            skip.append(window)
+        else:
+            defer.append((window, span[1]))
+    return Hold(skip=tuple(skip), defer=tuple(defer))
+
+
+def device_fate(
+    hold: Hold, *, device_group: int | None, collection_group: int | None, at: datetime
+) -> tuple[str, datetime]:
+    """(`skip` | `defer` | `run`, the instant it fires) for one device of an occurrence at
+    `at`: skip wins over defer; of several defer windows, the latest end."""
+    if any(w.applies_to(device_group, collection_group) for w in hold.skip):
+        return SKIP, at
+    ends = [end for w, end in hold.defer if w.applies_to(device_group, collection_group)]
+    if ends:
+        return DEFER, max(ends)
+    return "run", at
