@@ -46,7 +46,8 @@ def spread_offset(device_id: int, schedule_id: int, spread_minutes: int) -> time
 
 # The same, in SQL over the device id column `d.id`, a schedule id and a spread (both bound
 # parameters, in that order): integer arithmetic both PostgreSQL (bigint) and SQLite agree on.
-SPREAD_SQL = f"(((d.id * {_KNUTH} + %s * {_SALT}) % {_MOD}) % (%s * 60))"
+# `%%` is the modulo operator once the driver has put the parameters in.
+SPREAD_SQL = f"(((d.id * {_KNUTH} + %s * {_SALT}) %% {_MOD}) %% (%s * 60))"
 
 
 @dataclass(frozen=True, kw_only=True)
