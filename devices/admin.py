@@ -26,6 +26,7 @@ from devices.models import (
     DeviceBackup,
     DeviceBackupResult,
     DeviceGroup,
+    MaintenanceWindow,
 )
 from devices.services import device_accept_offered_host_key
 
@@ -278,3 +279,23 @@ class DeviceBackupAdmin(GroupScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(admin.ModelAdmin):
+    """Maintenance windows (rules: schedules/policy.py). Everything a window holds shows in
+    the results as `skipped`/`maintenance`, or later than planned when it defers."""
+
+    list_display = ("name", "enabled", "schedule_type", "policy", "duration_minutes", "timezone")
+    list_filter = ("enabled", "policy", "schedule_type")
+    search_fields = ("name",)
+    filter_horizontal = ("device_groups", "collection_groups")
+    fieldsets = (
+        (None, {"fields": ("name", "enabled", "policy", "duration_minutes")}),
+        ("When it starts (its time zone, else the display timezone)", {
+            "fields": ("schedule_type", "start", "hour", "minute", "day_of_week",
+                       "day_of_month", "cron_expression", "timezone"),
+        }),
+        ("Scope (both empty: every device)", {"fields": ("device_groups",
+                                                         "collection_groups")}),
+    )

@@ -5,12 +5,19 @@ from __future__ import annotations
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from devices.api import views
+from devices.api import views, windows
 
 router = SimpleRouter()
 router.register("devices", views.DeviceViewSet, basename="device")
+router.register("maintenance-windows", windows.MaintenanceWindowViewSet,
+                basename="maintenance-window")
 
 urlpatterns = [
+    path(
+        "maintenance-windows/calendar/",
+        windows.WindowCalendarView.as_view(),
+        name="maintenance-windows-calendar",
+    ),
     path(
         "scheduled-backups/calendar/",
         views.CalendarView.as_view(),

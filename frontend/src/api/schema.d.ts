@@ -289,6 +289,88 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/maintenance-windows/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List maintenance windows
+         * @description Maintenance windows: an occurrence inside one is skipped (`skipped`/`maintenance`) or
+         *     deferred to its end for the devices of its groups (both lists empty: every device).
+         */
+        get: operations["maintenance_windows_list"];
+        put?: never;
+        /**
+         * Create a maintenance window (staff)
+         * @description Maintenance windows: an occurrence inside one is skipped (`skipped`/`maintenance`) or
+         *     deferred to its end for the devices of its groups (both lists empty: every device).
+         */
+        post: operations["maintenance_windows_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/maintenance-windows/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One maintenance window
+         * @description Maintenance windows: an occurrence inside one is skipped (`skipped`/`maintenance`) or
+         *     deferred to its end for the devices of its groups (both lists empty: every device).
+         */
+        get: operations["maintenance_windows_retrieve"];
+        /**
+         * Replace a maintenance window (staff)
+         * @description Maintenance windows: an occurrence inside one is skipped (`skipped`/`maintenance`) or
+         *     deferred to its end for the devices of its groups (both lists empty: every device).
+         */
+        put: operations["maintenance_windows_update"];
+        post?: never;
+        /**
+         * Delete a maintenance window (staff)
+         * @description Maintenance windows: an occurrence inside one is skipped (`skipped`/`maintenance`) or
+         *     deferred to its end for the devices of its groups (both lists empty: every device).
+         */
+        delete: operations["maintenance_windows_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a maintenance window (staff)
+         * @description Maintenance windows: an occurrence inside one is skipped (`skipped`/`maintenance`) or
+         *     deferred to its end for the devices of its groups (both lists empty: every device).
+         */
+        patch: operations["maintenance_windows_partial_update"];
+        trace?: never;
+    };
+    "/api/maintenance-windows/calendar/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Maintenance windows per local day
+         * @description Every date of the window (display timezone) is a key, in order, with the spans of every enabled maintenance window on that day, by start: `start` and `end` are local HH:MM (a span across midnight is split: `24:00` ends the first day's part).
+         */
+        get: operations["maintenance_windows_calendar"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/scheduled-backups/{id}/test/": {
         parameters: {
             query?: never;
@@ -662,6 +744,70 @@ export interface components {
         LoginLocked: {
             detail: string;
         };
+        /** @description A maintenance window; the model checks the values (per-field messages). */
+        MaintenanceWindow: {
+            readonly id: number;
+            name: string;
+            enabled: boolean;
+            /** @description IANA zone of its times (null: the display timezone) */
+            timezone: string | null;
+            schedule_type: components["schemas"]["MaintenanceWindowScheduleTypeEnum"];
+            /**
+             * Format: date-time
+             * @description `once`: its start
+             */
+            start: string | null;
+            hour: number;
+            minute: number;
+            day_of_week: number | null;
+            day_of_month: number | null;
+            cron_expression: string;
+            /** @description 1-10080 */
+            duration_minutes: number;
+            policy: components["schemas"]["PolicyEnum"];
+            /** @description Device group ids */
+            device_groups: number[];
+            /** @description Collection group ids (both lists empty: every device) */
+            collection_groups: number[];
+            /** @description The next 3 spans [start, end) in UTC, or the current one first */
+            readonly next_spans: {
+                [key: string]: string;
+            }[];
+        };
+        /** @description A maintenance window; the model checks the values (per-field messages). */
+        MaintenanceWindowRequest: {
+            name: string;
+            enabled?: boolean;
+            /** @description IANA zone of its times (null: the display timezone) */
+            timezone?: string | null;
+            schedule_type: components["schemas"]["MaintenanceWindowScheduleTypeEnum"];
+            /**
+             * Format: date-time
+             * @description `once`: its start
+             */
+            start?: string | null;
+            hour?: number;
+            minute?: number;
+            day_of_week?: number | null;
+            day_of_month?: number | null;
+            cron_expression?: string;
+            /** @description 1-10080 */
+            duration_minutes?: number;
+            policy?: components["schemas"]["PolicyEnum"];
+            /** @description Device group ids */
+            device_groups?: number[];
+            /** @description Collection group ids (both lists empty: every device) */
+            collection_groups?: number[];
+        };
+        /**
+         * @description * `once` - Once
+         *     * `daily` - Daily
+         *     * `weekly` - Weekly
+         *     * `monthly` - Monthly
+         *     * `cron` - Cron expression
+         * @enum {string}
+         */
+        MaintenanceWindowScheduleTypeEnum: "once" | "daily" | "weekly" | "monthly" | "cron";
         /** @description `{"id", "name"}` of a related object. */
         NamedRef: {
             readonly id: number;
@@ -766,6 +912,21 @@ export interface components {
             previous: string | null;
             results: components["schemas"]["Device"][];
         };
+        PaginatedMaintenanceWindowList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous: string | null;
+            results: components["schemas"]["MaintenanceWindow"][];
+        };
         /** @description A backup schedule with its description, upcoming runs and visible device count. */
         PatchedBackupScheduleRequest: {
             name?: string;
@@ -807,6 +968,37 @@ export interface components {
              */
             credential_set_id?: number | null;
         };
+        /** @description A maintenance window; the model checks the values (per-field messages). */
+        PatchedMaintenanceWindowRequest: {
+            name?: string;
+            enabled?: boolean;
+            /** @description IANA zone of its times (null: the display timezone) */
+            timezone?: string | null;
+            schedule_type?: components["schemas"]["MaintenanceWindowScheduleTypeEnum"];
+            /**
+             * Format: date-time
+             * @description `once`: its start
+             */
+            start?: string | null;
+            hour?: number;
+            minute?: number;
+            day_of_week?: number | null;
+            day_of_month?: number | null;
+            cron_expression?: string;
+            /** @description 1-10080 */
+            duration_minutes?: number;
+            policy?: components["schemas"]["PolicyEnum"];
+            /** @description Device group ids */
+            device_groups?: number[];
+            /** @description Collection group ids (both lists empty: every device) */
+            collection_groups?: number[];
+        };
+        /**
+         * @description * `skip` - Skip the backups inside it
+         *     * `defer` - Defer them to its end
+         * @enum {string}
+         */
+        PolicyEnum: "skip" | "defer";
         /**
          * @description `{"id", "name"}` of a result's schedule: `id` null once the schedule is deleted, with
          *     the name it had then.
@@ -876,6 +1068,13 @@ export interface components {
              * @description When the token stops working (UTC)
              */
             expires_at: string;
+        };
+        WindowCalendarSpan: {
+            window_id: number;
+            name: string;
+            start: string;
+            end: string;
+            policy: components["schemas"]["PolicyEnum"];
         };
     };
     responses: never;
@@ -1874,6 +2073,407 @@ export interface operations {
             };
             /** @description Not found (or not visible to this user) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    maintenance_windows_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedMaintenanceWindowList"];
+                };
+            };
+            /** @description Invalid request body or query parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not visible to this user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    maintenance_windows_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MaintenanceWindowRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceWindow"];
+                };
+            };
+            /** @description Invalid request body or query parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    maintenance_windows_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this maintenance window. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceWindow"];
+                };
+            };
+            /** @description Invalid request body or query parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not visible to this user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    maintenance_windows_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this maintenance window. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MaintenanceWindowRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceWindow"];
+                };
+            };
+            /** @description Invalid request body or query parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not visible to this user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    maintenance_windows_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this maintenance window. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid request body or query parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not visible to this user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    maintenance_windows_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A unique integer value identifying this maintenance window. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedMaintenanceWindowRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceWindow"];
+                };
+            };
+            /** @description Invalid request body or query parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not visible to this user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    maintenance_windows_calendar: {
+        parameters: {
+            query?: {
+                /** @description How many days, 1-366 */
+                days?: number;
+                /** @description First day, YYYY-MM-DD (default: today, display timezone) */
+                start?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Date -> spans */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WindowCalendarSpan"][];
+                };
+            };
+            /** @description Invalid request body or query parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
