@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import QuerySet
 
 from devices.choices import DeviceBackupResultStatusChoices as Status
 from devices.models import CollectionGroup, Device, DeviceBackupResult, DeviceGroup
@@ -60,8 +61,17 @@ def analytics_for_user(
     *, user: Any, start: datetime, end: datetime, group_by: str,
     days: list[tuple[date, datetime]] | None = None,
 ) -> list[GroupFigures]:
-    """Figures of the results with `start <= scheduled_for < end` of the devices `user` may
-    see, one entry per group that has any, by name (no group last).
+    """`analytics()` of the devices `user` may see."""
+    return analytics(devices=Device.objects.restrict(user), start=start, end=end,
+                     group_by=group_by, days=days)
+
+
+def analytics(
+    *, devices: QuerySet[Device], start: datetime, end: datetime, group_by: str,
+    days: list[tuple[date, datetime]] | None = None, top_errors: bool = True,
+) -> list[GroupFigures]:
+    """Figures of the results with `start <= scheduled_for < end` of `devices`, one entry per
+    group that has any, by name (no group last); without `top_errors`, one query.
 
     `group_by="day"` needs `days`: each local day with the UTC instant it starts, in order;
     an entry is then a day (`id` its index, `name` its ISO date), days without results
@@ -79,7 +89,7 @@ def analytics_for_user(
         names_table = ""
     else:
         key, names_table = _KEYS[group_by]
-    visible_sql, visible_params = Device.objects.restrict(user).values("id").query.sql_with_params()
+    visible_sql, visible_params = devices.values("id").query.sql_with_params()
     statuses = ", ".join(f"'{s}'" for s in COUNTED)
     # Each result once, with its group and its duration (null when it did not run).
     rows_sql = (
@@ -123,9 +133,10 @@ def analytics_for_user(
                 success_rate=round(success / due, 4) if due else None,
                 duration_p50_seconds=_seconds(p50), duration_p95_seconds=_seconds(p95),
             )
-        cursor.execute(errors_sql, params)
-        for k, error, count in cursor.fetchall():
-            groups[k].top_errors.append({"error": error, "count": count})
+        if top_errors:
+            cursor.execute(errors_sql, params)
+            for k, error, count in cursor.fetchall():
+                groups[k].top_errors.append({"error": error, "count": count})
     if group_by == "day":
         assert days is not None
         return [

@@ -11,15 +11,17 @@ class DevicesConfig(AppConfig):
         # Schedules know nothing of devices: devices add `device_count` to schedule reads.
         from devices import housekeeping, metrics  # noqa: F401 - registers the housekeeping tasks
         from devices.access import can_change_devices
+        from devices.capacity import attach_capacity_warnings
         from devices.collection import tasks  # noqa: F401 - registers device.collect
         from devices.dispatch.worker import CollectionQueues
         from devices.selectors import annotate_visible_device_count
         from project.auth_api import register_user_capability
         from project.celery import app
         from project.metrics import register_metrics
-        from schedules.selectors import register_schedule_annotator
+        from schedules.selectors import register_schedule_annotator, register_schedule_enricher
 
         register_schedule_annotator(annotate_visible_device_count)
+        register_schedule_enricher(attach_capacity_warnings)
         register_user_capability("can_change_devices", can_change_devices)
         # `celery worker --all-collection-queues` (the option is the Celery app's).
         app.steps["consumer"].add(CollectionQueues)

@@ -130,3 +130,56 @@ def device_fate(
     if ends:
         return DEFER, max(ends)
     return "run", at
+
+
+def occurrence_estimate(groups: Iterable[tuple[int, int, float]], spread_minutes: int) -> float:
+    """Seconds from an occurrence until its last device is collected, from each collection
+    group's (devices, concurrency limit, p95 seconds of one collection): the spread, then
+    the slowest group collecting its devices `limit` at a time."""
+    slowest = max((-(-devices // max(1, limit)) * p95 for devices, limit, p95 in groups),
+                  default=0.0)
+    return spread_minutes * 60 + slowest
+
+
+@dataclass(frozen=True)
+class CapacityWarning:
+    """An occurrence whose devices cannot all be collected in the time it has."""
+
+    estimated_seconds: int
+    available_seconds: int
+    limited_by: str  # "next_occurrence" | "maintenance_window"
+    message: str
+
+
+def capacity_warning(
+    *, estimate: float, occurrence: datetime, next_occurrence: datetime | None,
+    next_window: tuple[str, datetime] | None,
+) -> CapacityWarning | None:
+    """A warning when `estimate` seconds from `occurrence` run past the next occurrence of the
+    schedule or the start of the next maintenance window (name, start), whichever comes first."""
+    limits = []
+    if next_occurrence is not None:
+        limits.append(((next_occurrence - occurrence).total_seconds(), "next_occurrence",
+                       "the next occurrence"))
+    if next_window is not None and next_window[1] > occurrence:
+        limits.append(((next_window[1] - occurrence).total_seconds(), "maintenance_window",
+                       f"maintenance window \u201c{next_window[0]}\u201d starts"))
+    if not limits:
+        return None
+    available, kind, what = min(limits)
+    if estimate <= available:
+        return None
+    return CapacityWarning(
+        estimated_seconds=round(estimate), available_seconds=round(available), limited_by=kind,
+        message=f"About {_duration(estimate)} to collect every device, but {what} in "
+                f"{_duration(available)}: raise the groups' concurrency limits, spread less, "
+                "or space the occurrences out.")
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return f"{round(seconds)} s"
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes / 60:.1f} h"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -10,12 +10,16 @@ from django.db.models import QuerySet
 from schedules.models import BackupSchedule
 
 ScheduleAnnotator = Callable[[QuerySet[BackupSchedule], Any], QuerySet[BackupSchedule]]
+ScheduleEnricher = Callable[[Sequence[BackupSchedule]], None]
 
 # Every user sees every schedule, but what a schedule is *used by* (say, how many devices the
 # user may see on it) belongs to other apps. Dependencies run devices -> schedules, so those
 # apps register an annotator here from their AppConfig.ready() instead of schedules importing
 # them.
 _annotators: list[ScheduleAnnotator] = []
+# Figures that are not a column but need the whole page at once (a capacity estimate): each
+# enricher sets attributes on the schedules of a page, in a fixed number of queries.
+_enrichers: list[ScheduleEnricher] = []
 
 
 def register_schedule_annotator(annotator: ScheduleAnnotator) -> ScheduleAnnotator:
@@ -31,3 +35,17 @@ def schedules_for_user(*, user: Any) -> QuerySet[BackupSchedule]:
     for annotator in _annotators:
         queryset = annotator(queryset, user)
     return queryset
+
+
+def register_schedule_enricher(enricher: ScheduleEnricher) -> ScheduleEnricher:
+    """Add `enricher(schedules)` to every page of schedules the API returns."""
+    if enricher not in _enrichers:
+        _enrichers.append(enricher)
+    return enricher
+
+
+def enrich_schedules(schedules: Sequence[BackupSchedule]) -> Sequence[BackupSchedule]:
+    """Run the registered enrichers on a page of schedules; returns it."""
+    for enricher in _enrichers:
+        enricher(schedules)
+    return schedules

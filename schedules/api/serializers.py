@@ -7,6 +7,7 @@ what each schedule type needs, a valid cron expression, a unique name) is the mo
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django.utils import timezone
@@ -106,6 +107,11 @@ class BackupScheduleSerializer(RejectUnknownFieldsMixin, serializers.Serializer)
     next_runs = serializers.SerializerMethodField(
         help_text=f"The next {NEXT_RUNS} occurrences (UTC); empty when disabled"
     )
+    capacity_warning = serializers.SerializerMethodField(
+        help_text="Null, or: the next occurrence cannot collect every device (measured p95 "
+                  "collection times, the groups' concurrency limits, the spread) before the "
+                  "next occurrence or a maintenance window starts"
+    )
 
     @extend_schema_field(OpenApiTypes.INT)
     def get_device_count(self, obj: BackupSchedule) -> int:
@@ -125,3 +131,17 @@ class BackupScheduleSerializer(RejectUnknownFieldsMixin, serializers.Serializer)
         except RecurrenceError:
             return []
         return [utc_iso(run) for run in runs]
+
+    @extend_schema_field({
+        "type": "object", "nullable": True,
+        "properties": {
+            "estimated_seconds": {"type": "integer"},
+            "available_seconds": {"type": "integer"},
+            "limited_by": {"type": "string", "enum": ["next_occurrence", "maintenance_window"]},
+            "message": {"type": "string"},
+        },
+        "required": ["estimated_seconds", "available_seconds", "limited_by", "message"],
+    })
+    def get_capacity_warning(self, obj: BackupSchedule) -> dict[str, Any] | None:
+        warning = getattr(obj, "capacity_warning", None)
+        return dataclasses.asdict(warning) if warning is not None else None

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from project.api import ApiViewMixin, WritePermission
 from schedules.api.serializers import BackupScheduleSerializer
 from schedules.models import BackupSchedule
-from schedules.selectors import schedules_for_user
+from schedules.selectors import enrich_schedules, schedules_for_user
 from schedules.services import schedule_create, schedule_delete, schedule_update
 
 logger = logging.getLogger(__name__)
@@ -59,8 +59,18 @@ class BackupScheduleViewSet(ApiViewMixin, viewsets.ModelViewSet):
         # One `now` per response, so every schedule's next_runs start from the same instant.
         return {**super().get_serializer_context(), "now": timezone.now()}
 
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)
+        return enrich_schedules(page) if page is not None else None
+
+    def get_object(self) -> BackupSchedule:
+        schedule = super().get_object()
+        enrich_schedules([schedule])
+        return schedule
+
     def _respond(self, schedule_id: int, code: int) -> Response:
         schedule = self.get_queryset().get(pk=schedule_id)  # with the user's annotations
+        enrich_schedules([schedule])
         return Response(self.get_serializer(schedule).data, status=code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

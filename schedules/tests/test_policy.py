@@ -141,3 +141,28 @@ def test_every_device_gets_exactly_one_firing_no_earlier_than_its_occurrence(
         assert (fate, fires) == ("run", at)
     start = fires + spread_offset(device, 1, spread)
     assert fires <= start < fires + timedelta(minutes=max(spread, 1))
+
+
+def test_the_estimate_is_the_spread_plus_the_slowest_group_collecting_limit_at_a_time() -> None:
+    from schedules.policy import occurrence_estimate
+
+    # 100 devices 4 at a time at 30 s: 25 rounds; 3 devices 1 at a time at 200 s: 600 s
+    assert occurrence_estimate([(100, 4, 30.0), (3, 1, 200.0)], spread_minutes=10) == 600 + 750
+    assert occurrence_estimate([], spread_minutes=0) == 0
+
+
+def test_a_capacity_warning_names_the_nearest_limit() -> None:
+    from schedules.policy import capacity_warning
+
+    at = datetime(2027, 6, 1, 2, tzinfo=UTC)
+    hourly = at + timedelta(hours=1)
+    assert capacity_warning(estimate=3000, occurrence=at, next_occurrence=hourly,
+                            next_window=None) is None
+    late = capacity_warning(estimate=4000, occurrence=at, next_occurrence=hourly,
+                            next_window=None)
+    assert late is not None and (late.limited_by, late.available_seconds) == (
+        "next_occurrence", 3600)
+    window = capacity_warning(estimate=3000, occurrence=at, next_occurrence=hourly,
+                              next_window=("freeze", at + timedelta(minutes=30)))
+    assert window is not None and window.limited_by == "maintenance_window"
+    assert "freeze" in window.message and "50 min" in window.message

@@ -583,6 +583,14 @@ export interface components {
             readonly description: string;
             /** @description The next 5 occurrences (UTC); empty when disabled */
             readonly next_runs: string[];
+            /** @description Null, or: the next occurrence cannot collect every device (measured p95 collection times, the groups' concurrency limits, the spread) before the next occurrence or a maintenance window starts */
+            readonly capacity_warning: {
+                estimated_seconds: number;
+                available_seconds: number;
+                /** @enum {string} */
+                limited_by: "next_occurrence" | "maintenance_window";
+                message: string;
+            } | null;
         };
         /** @description A backup schedule with its description, upcoming runs and visible device count. */
         BackupScheduleRequest: {
