@@ -12,6 +12,7 @@ class DevicesConfig(AppConfig):
         from devices import metrics
         from devices.access import can_change_devices
         from devices.collection import tasks  # noqa: F401 - registers device.collect
+        from devices.dispatch.queues import install_collection_queues
         from devices.dispatch.worker import CollectionQueues
         from devices.selectors import annotate_visible_device_count
         from project.auth_api import register_user_capability
@@ -23,4 +24,7 @@ class DevicesConfig(AppConfig):
         register_user_capability("can_change_devices", can_change_devices)
         # `celery worker --all-collection-queues` (the option is the Celery app's).
         app.steps["consumer"].add(CollectionQueues)
+        # Every `collect.*` queue is declared alike wherever it is declared (RabbitMQ refuses
+        # a second declaration with other arguments).
+        install_collection_queues(app)
         register_metrics(metrics.collect_metrics)

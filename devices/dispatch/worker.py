@@ -7,10 +7,14 @@ from typing import Any
 
 from celery import bootsteps
 
-from devices.dispatch.queues import DEFAULT_QUEUE, collection_queue_name_from_slug
+from devices.dispatch.queues import (
+    DEFAULT_QUEUE,
+    broker_is_amqp,
+    collection_queue_name_from_slug,
+    registered_collection_queue,
+)
 
 logger = logging.getLogger(__name__)
-
 
 
 def collection_queue_names() -> list[str]:
@@ -56,4 +60,25 @@ class CollectionQueues(bootsteps.StartStopStep):
             return
         for name in names:
             if not parent.task_consumer.consuming_from(name):
+                # Registered first, so add_task_queue consumes the declaration every other
+                # process uses instead of making up a classic queue of its own.
+                queue = registered_collection_queue(parent.app, name)
                 parent.add_task_queue(name)
+                self._bind_delayed_delivery(parent, queue)
+
+    @staticmethod
+    def _bind_delayed_delivery(parent: Any, queue: Any) -> None:
+        """On RabbitMQ, route delayed retries (native delayed delivery) to a queue added after
+        the worker started: Celery's DelayedDelivery step binds only the queues it saw then."""
+        quorum = (queue.queue_arguments or {}).get("x-queue-type") == "quorum"
+        if not (quorum and broker_is_amqp(parent.app)):
+            return
+        from kombu.transport.native_delayed_delivery import (
+            bind_queue_to_native_delayed_delivery_exchange,
+        )
+
+        try:
+            with parent.app.connection_for_write() as connection:
+                bind_queue_to_native_delayed_delivery_exchange(connection, queue)
+        except Exception as exc:  # the queue works; only its delayed retries wait for a restart
+            logger.warning("queue=%s: could not bind delayed delivery: %s", queue.name, exc)
