@@ -5,6 +5,15 @@ Celery's `send_task` costs a broker round trip and a full message build per task
 first message of each queue the ordinary way (which also declares the queue), copies that
 message as the template for the rest, and pushes them through a redis-py pipeline on the
 broker connection, a batch per round trip. The queue always comes from Celery's routes.
+
+RabbitMQ gets Celery's own messages (`send_task` on a producer of one connection for the
+whole publisher) on a channel in confirm mode: a batch is published without waiting, then the
+broker's confirms of the whole batch are awaited, so that a batch counts as published only once
+RabbitMQ has it (on a quorum queue: on a majority of its replicas). A negative confirm, a
+timeout or a lost connection raises: the caller does not mark the rows published, and they
+are published again later (a duplicate message changes nothing: the task claims its row).
+Confirming message by message (`confirm_publish`, which the other publishers of the
+application use) would cost a round trip, and on a quorum queue a disk sync, per message.
 Any other broker gets Celery's producer, one reused connection for the whole batch.
 
 Fencing (DESIGN.md, "Fencing"): given the leader's `Fence`, a batch is published only while
@@ -33,6 +42,13 @@ from devices.dispatch.routing import COLLECT_TASK
 
 class FenceLost(Exception):
     """The leader lock is no longer ours: nothing of the batch was published."""
+
+
+class PublishNotConfirmed(Exception):
+    """RabbitMQ refused (nacked) or did not confirm in time a message of the batch."""
+
+
+CONFIRM_TIMEOUT = 30.0  # seconds a batch may wait for RabbitMQ's confirms
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,10 +108,14 @@ class CollectPublisher:
         self._fenced_push: Any = None
 
     def __enter__(self) -> CollectPublisher:
-        self._producer_cm = self.app.producer_or_acquire()
+        self._confirmed: _ConfirmedChannel | None = None
+        driver = getattr(self.app.connection_for_write().transport, "driver_type", "")
+        if driver == "amqp":
+            self._producer_cm = self._confirmed = _ConfirmedChannel(self.app)
+        else:
+            self._producer_cm = self.app.producer_or_acquire()
         self.producer = self._producer_cm.__enter__()
-        transport = self.producer.connection.transport
-        self._redis = getattr(transport, "driver_type", "") == "redis"
+        self._redis = driver == "redis"
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -130,12 +150,18 @@ class CollectPublisher:
         return sent + sum(len(batch) for batch in envelopes.values())
 
     def _send_each(self, items: Iterable[tuple[str, str | None]], fence: Fence | None) -> int:
-        """Any other broker: Celery's own send_task per message, after the fence's check."""
+        """Any other broker: Celery's own send_task per message, after the fence's check;
+        on RabbitMQ, then the broker's confirms of them all."""
         self._extend(fence)
         count = 0
+        # retry=False: a publish that fails raises instead of being sent again on another
+        # connection, where this channel's confirms could not follow it.
+        options = {"retry": False} if self._confirmed is not None else {}
         for payload, _slug in items:
-            self.app.send_task(COLLECT_TASK, args=[payload], producer=self.producer)
+            self.app.send_task(COLLECT_TASK, args=[payload], producer=self.producer, **options)
             count += 1
+        if self._confirmed is not None:
+            self._confirmed.wait_for_confirms(count)
         return count
 
     def _envelopes(
@@ -218,6 +244,74 @@ class CollectPublisher:
     @staticmethod
     def _envelope(template: _Template, payload: str) -> str:
         return template.fill(payload)
+
+
+class _ConfirmedChannel:
+    """A producer on its own RabbitMQ connection, its channel in confirm mode, that waits for
+    the broker's confirms of a whole batch at once (a context manager, like
+    `app.producer_or_acquire()`)."""
+
+    def __init__(self, app: Any, timeout: float = CONFIRM_TIMEOUT) -> None:
+        self.app = app
+        self.timeout = timeout
+        self.connection: Any = None
+        self._published = 0  # the delivery tag of the last message sent on the channel
+        self._through = 0  # every tag up to this one is confirmed
+        self._singles: set[int] = set()  # tags confirmed one by one above _through
+        self._nacked = 0
+
+    def __enter__(self) -> Any:
+        # This connection confirms batches itself: Celery's confirm_publish would wait for
+        # each message.
+        options = {**(self.app.conf.broker_transport_options or {}), "confirm_publish": False}
+        self.connection = self.app.connection_for_write(transport_options=options)
+        channel = self.connection.default_channel
+        channel.confirm_select()
+        channel.events["basic_ack"].add(self._on_ack)
+        channel.events["basic_nack"].add(self._on_nack)
+        return self.app.amqp.Producer(channel, auto_declare=False)
+
+    def __exit__(self, *exc: object) -> None:
+        self.connection.release()
+
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
+        if multiple:
+            self._through = max(self._through, delivery_tag)
+        else:
+            self._singles.add(delivery_tag)
+
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
+        self._nacked += 1
+        self._on_ack(delivery_tag, multiple)
+
+    def _all_confirmed(self) -> bool:
+        while self._through + 1 in self._singles:
+            self._through += 1
+            self._singles.discard(self._through)
+        return self._through >= self._published
+
+    def wait_for_confirms(self, sent: int) -> None:
+        """Wait until RabbitMQ confirmed the `sent` messages published since the last call;
+        PublishNotConfirmed when it nacked one or did not answer within the timeout."""
+        import time
+
+        self._published += sent
+        deadline = time.monotonic() + self.timeout
+        while not self._all_confirmed():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise PublishNotConfirmed(
+                    f"{self._published - self._through} messages unconfirmed after "
+                    f"{self.timeout:.0f}s"
+                )
+            try:
+                self.connection.drain_events(timeout=min(left, 1.0))
+            except TimeoutError:
+                continue
+        self._singles.clear()
+        if self._nacked:
+            nacked, self._nacked = self._nacked, 0
+            raise PublishNotConfirmed(f"RabbitMQ refused {nacked} messages of the batch")
 
 
 # Placeholders in the serialized template, replaced per message by plain string joins: the
