@@ -58,6 +58,15 @@ def collection_queue(app: Any, name: str) -> Queue:
     )
 
 
+def retry_countdown(app: Any, seconds: float) -> float:
+    """The countdown to give a retry of `seconds`: on RabbitMQ with quorum queues a countdown
+    goes through native delayed delivery, which counts whole seconds and refuses less than
+    one (kombu's calculate_routing_key raises), so it is at least 1 s there."""
+    if seconds < 1 and broker_is_amqp(app) and app.conf.task_default_queue_type == "quorum":
+        return 1.0
+    return seconds
+
+
 def registered_collection_queue(app: Any, name: str) -> Queue:
     """The registry's declaration of collection queue `name`, added on first use."""
     queues = app.amqp.queues
