@@ -119,13 +119,14 @@ def test_a_batch_is_published_only_while_the_lock_is_ours(
 def test_a_batch_rabbitmq_refuses_raises_and_leaves_its_rows_unpublished(
     rabbit: Any, redis_db: Any, make_schedule: Any
 ) -> None:
-    """A full queue (x-max-length with reject-publish) nacks: the batch must not count."""
+    """A full queue (x-max-length with reject-publish) nacks: the batch must not count.
+    (A classic queue: it applies the limit to each message as it comes, so it nacks the
+    third one for certain; a quorum queue applies it to what is committed so far.)"""
     from kombu import Queue
 
     name = "collect.rabbit-full"
     rabbit.queues.add(name)
-    arguments = dict(collection_queue(rabbit.app, name).queue_arguments or {})
-    arguments.update({"x-max-length": 2, "x-overflow": "reject-publish"})
+    arguments = {"x-queue-type": "classic", "x-max-length": 2, "x-overflow": "reject-publish"}
     full = Queue(name, collection_queue(rabbit.app, name).exchange, routing_key=name,
                  durable=True, queue_arguments=arguments)
     rabbit.app.amqp.queues.add(full)  # every publisher of this test declares it so
@@ -136,3 +137,37 @@ def test_a_batch_rabbitmq_refuses_raises_and_leaves_its_rows_unpublished(
     with pytest.raises(PublishNotConfirmed):
         enqueue_occurrence(Occurrence(schedule_id=schedule.pk, scheduled_for=datetime.now(UTC)))
     assert not DeviceBackupResult.objects.filter(published_at__isnull=False).exists()
+
+
+def test_metrics_read_queue_depths_from_rabbitmq_and_healthz_is_unaffected(
+    rabbit: Any, redis_db: Any, make_schedule: Any, client: Any, settings: Any
+) -> None:
+    from project.tests.test_metrics import scrape
+
+    settings.CELERY_BROKER_URL = rabbit.url
+    schedule = make_schedule()
+    group = CollectionGroup.objects.create(name="Rabbit Depth")
+    make_devices(3, schedule=schedule, group=group)
+    CollectionGroup.objects.create(name="Rabbit Never Used")  # its queue does not exist yet
+    before = scrape(client)
+    assert before.value("devicevault_queue_depth", queue="collect.rabbit-depth") == 0
+    enqueue_occurrence(Occurrence(schedule_id=schedule.pk, scheduled_for=datetime.now(UTC)))
+
+    after = scrape(client)
+    assert after.value("devicevault_queue_depth", queue="collect.rabbit-depth") == 3
+    assert after.value("devicevault_queue_depth", queue="collect.rabbit-never-used") == 0
+    assert after.value("devicevault_queue_depth", queue="collect.default") == 0
+    assert after.value("devicevault_up", component="broker") == 1
+    assert client.get("/healthz").json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_metrics_report_an_unreachable_rabbitmq_as_down_without_depths(
+    db: None, redis_db: Any, client: Any, settings: Any
+) -> None:
+    from project.tests.test_metrics import closed_port, scrape
+
+    settings.CELERY_BROKER_URL = f"amqp://guest:not-shown@127.0.0.1:{closed_port()}//"
+    result = scrape(client)
+    assert result.value("devicevault_up", component="broker") == 0
+    assert "devicevault_queue_depth{" not in result.text
+    assert "not-shown" not in result.text
