@@ -103,6 +103,7 @@ class CollectPublisher:
         self.app = app
         self._routes: dict[str | None, str] = {}
         self._templates: dict[str, _Template] = {}
+        self._amqp_templates: dict[str, _AmqpTemplate] = {}
         self._producer_cm: Any = None
         self.producer: Any = None
         self._fenced_push: Any = None
@@ -135,6 +136,8 @@ class CollectPublisher:
 
         With a `fence`, all of them or none: `FenceLost` when the lock is no longer ours.
         """
+        if self._confirmed is not None:
+            return self._send_confirmed(items, fence, self._confirmed)
         if not self._redis:
             return self._send_each(items, fence)
         by_queue: dict[str, list[str]] = {}
@@ -150,19 +153,59 @@ class CollectPublisher:
         return sent + sum(len(batch) for batch in envelopes.values())
 
     def _send_each(self, items: Iterable[tuple[str, str | None]], fence: Fence | None) -> int:
-        """Any other broker: Celery's own send_task per message, after the fence's check;
-        on RabbitMQ, then the broker's confirms of them all."""
+        """Any other broker: Celery's own send_task per message, after the fence's check."""
         self._extend(fence)
         count = 0
-        # retry=False: a publish that fails raises instead of being sent again on another
-        # connection, where this channel's confirms could not follow it.
-        options = {"retry": False} if self._confirmed is not None else {}
         for payload, _slug in items:
-            self.app.send_task(COLLECT_TASK, args=[payload], producer=self.producer, **options)
+            self.app.send_task(COLLECT_TASK, args=[payload], producer=self.producer)
             count += 1
-        if self._confirmed is not None:
-            self._confirmed.wait_for_confirms(count)
         return count
+
+    def _send_confirmed(
+        self, items: Iterable[tuple[str, str | None]], fence: Fence | None,
+        confirmed: _ConfirmedChannel,
+    ) -> int:
+        """RabbitMQ, after the fence's check: each queue's first message of this publisher
+        goes through Celery's send_task (which declares the queue), and is kept as the
+        template of the rest, published as copies with their own id, argsrepr and body; then
+        the broker's confirms of the whole batch are awaited."""
+        self._extend(fence)
+        channel = self.producer.channel
+        count = 0
+        for payload, slug in items:
+            queue = self._queue(payload, slug)
+            template = self._amqp_templates.get(queue)
+            if template is None:
+                self._amqp_templates[queue] = self._capture(channel, payload)
+            else:
+                channel.basic_publish(template.message(payload), exchange=template.exchange,
+                                      routing_key=template.routing_key)
+            count += 1
+        confirmed.wait_for_confirms(count)
+        return count
+
+    def _capture(self, channel: Any, payload: str) -> _AmqpTemplate:
+        """send_task the ordinary way, keeping the message Celery built as a template."""
+        sent: dict[str, Any] = {}
+        publish = channel.basic_publish
+
+        def keep(message: Any, exchange: str = "", routing_key: str = "", *args: Any,
+                 **kwargs: Any) -> Any:
+            sent.update(message=message, exchange=exchange, routing_key=routing_key)
+            return publish(message, exchange, routing_key, *args, **kwargs)
+
+        channel.basic_publish = keep
+        try:
+            # retry=False: a publish that fails raises instead of being sent again on another
+            # connection, where this channel's confirms could not follow it.
+            self.app.send_task(COLLECT_TASK, args=[payload], producer=self.producer,
+                               retry=False)
+        finally:
+            channel.basic_publish = publish
+        return _AmqpTemplate(sent["message"], exchange=sent["exchange"],
+                             routing_key=sent["routing_key"],
+                             argsrepr_maxsize=self.app.amqp.argsrepr_maxsize,
+                             argsrepr_maxlevels=self.app.conf.task_repr_maxlevels)
 
     def _envelopes(
         self, by_queue: dict[str, list[str]], atomic_fence: Fence | None
@@ -333,26 +376,58 @@ class _Template:
         self.argsrepr_maxlevels = argsrepr_maxlevels
 
     def argsrepr(self, payload: str) -> str:
-        """`saferepr([payload])`, Celery's `argsrepr` header. saferepr quotes a string without
-        escaping its backslashes and cuts it at the size limit; the quick path below writes
-        the same for a payload short enough not to be cut, five times faster."""
-        if len(payload) < self.argsrepr_maxsize - 1:  # "[" counts against the limit
-            return "['" + payload.replace("'", "\\'") + "']"
-        return saferepr([payload], self.argsrepr_maxsize, maxlevels=self.argsrepr_maxlevels)
+        return _argsrepr(payload, self.argsrepr_maxsize, self.argsrepr_maxlevels)
 
     def fill(self, payload: str) -> str:
         task_id, tag = _uuid4_pair()
-        body = f"[[{json.dumps(payload)}], {{}}, {_EMBED}]"
         values = {
             _ID: task_id,
             _TAG: tag,
             _ARGSREPR: json.dumps(self.argsrepr(payload))[1:-1],
-            _BODY: base64.b64encode(body.encode()).decode(),
+            _BODY: base64.b64encode(_body(payload)).decode(),
         }
         out = [self.texts[0]]
         for mark, text in zip(self.marks, self.texts[1:], strict=True):
             out += ('"', values[mark], '"', text)
         return "".join(out)
+
+
+def _argsrepr(payload: str, maxsize: int, maxlevels: int) -> str:
+    """`saferepr([payload])`, Celery's `argsrepr` header. saferepr quotes a string without
+    escaping its backslashes and cuts it at the size limit; the quick path below writes
+    the same for a payload short enough not to be cut, five times faster."""
+    if len(payload) < maxsize - 1:  # "[" counts against the limit
+        return "['" + payload.replace("'", "\\'") + "']"
+    return saferepr([payload], maxsize, maxlevels=maxlevels)
+
+
+def _body(payload: str) -> bytes:
+    """Celery's message body for `device.collect(payload)`: (args, kwargs, embed) in JSON."""
+    return f"[[{json.dumps(payload)}], {{}}, {_EMBED}]".encode()
+
+
+class _AmqpTemplate:
+    """A message Celery built for a queue (py-amqp's), copied with another task's id,
+    argsrepr and body: the same properties and headers, as Celery would send them."""
+
+    def __init__(self, message: Any, *, exchange: str, routing_key: str, argsrepr_maxsize: int,
+                 argsrepr_maxlevels: int) -> None:
+        self.properties = dict(message.properties)
+        self.headers = dict(self.properties.pop("application_headers"))
+        self.exchange = exchange
+        self.routing_key = routing_key
+        self.argsrepr_maxsize = argsrepr_maxsize
+        self.argsrepr_maxlevels = argsrepr_maxlevels
+
+    def message(self, payload: str) -> Any:
+        import amqp
+
+        task_id = _uuid4_pair()[0]
+        headers = {**self.headers, "id": task_id, "root_id": task_id,
+                   "argsrepr": _argsrepr(payload, self.argsrepr_maxsize,
+                                         self.argsrepr_maxlevels)}
+        return amqp.Message(_body(payload), application_headers=headers,
+                            **{**self.properties, "correlation_id": task_id})
 
 
 def _uuid4_pair() -> tuple[str, str]:

@@ -171,3 +171,47 @@ def test_metrics_report_an_unreachable_rabbitmq_as_down_without_depths(
     assert result.value("devicevault_up", component="broker") == 0
     assert "devicevault_queue_depth{" not in result.text
     assert "not-shown" not in result.text
+
+
+def test_templated_rabbitmq_messages_are_celerys_own_but_for_their_ids_argsrepr_and_body(
+    rabbit: Any, redis_db: Any
+) -> None:
+    """Each queue's first message comes from send_task; the rest are copies of it. Compared
+    raw, as RabbitMQ hands them to a worker."""
+    from celery.utils.saferepr import saferepr
+
+    from devices.tests.test_publisher_contract import _payload
+
+    rabbit.queues.add("collect.sydney-dc1")
+    items = [(_payload(n, None), None) for n in (1, 2)]
+    items += [(_payload(n, "sydney-dc1"), "sydney-dc1") for n in (3, 4)]
+    items += [(_payload(5, None, name_length=1500), None)]  # argsrepr cut by Celery
+    with CollectPublisher(rabbit.app) as publisher:
+        assert publisher.publish(items) == 5
+
+    ids = set()
+    with rabbit.connection() as conn:
+        channel = conn.connection.channel()
+        for queue, count in (("collect.default", 3), ("collect.sydney-dc1", 2)):
+            messages = [channel.basic_get(queue, no_ack=True) for _ in range(count)]
+            assert channel.basic_get(queue, no_ack=True) is None
+            first = messages[0]
+            for message in messages:
+                headers = dict(message.headers)
+                properties = {k: v for k, v in message.properties.items()
+                              if k != "application_headers"}
+                assert headers["id"] == headers["root_id"] == properties["correlation_id"]
+                args, kwargs, embed = json.loads(message.body)
+                assert (kwargs, embed) == ({}, json.loads(first.body)[2])
+                assert headers["argsrepr"] == saferepr(
+                    args, rabbit.app.amqp.argsrepr_maxsize,
+                    maxlevels=rabbit.app.conf.task_repr_maxlevels)
+                masked = {**headers, "id": 0, "root_id": 0, "argsrepr": 0}
+                assert masked == {**first.headers, "id": 0, "root_id": 0, "argsrepr": 0}
+                assert {**properties, "correlation_id": 0} == {
+                    **{k: v for k, v in first.properties.items()
+                       if k != "application_headers"}, "correlation_id": 0}
+                assert message.delivery_info["routing_key"] == queue
+                assert properties["delivery_mode"] == 2  # persistent
+                ids.add(headers["id"])
+    assert len(ids) == 5
