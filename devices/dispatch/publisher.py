@@ -6,10 +6,13 @@ first message of each queue the ordinary way (which also declares the queue), co
 message as the template for the rest, and pushes them through a redis-py pipeline on the
 broker connection, a batch per round trip. The queue always comes from Celery's routes.
 
-RabbitMQ gets Celery's own messages (`send_task` on a producer of one connection for the
-whole publisher) on a channel in confirm mode: a batch is published without waiting, then the
-broker's confirms of the whole batch are awaited, so that a batch counts as published only once
-RabbitMQ has it (on a quorum queue: on a majority of its replicas). A negative confirm, a
+RabbitMQ gets Celery's own messages on one connection for the whole publisher, its channel
+in confirm mode: the first message of each queue goes through `send_task` (which declares the
+queue) and is kept as the template of the rest, copies with their own id, argsrepr and body
+(devices/tests/test_fanout_rabbitmq.py holds them against Celery's). A batch is published
+without waiting, then the broker's confirms of the whole batch are awaited, so that a batch
+counts as published only once RabbitMQ has it (on a quorum queue: on a majority of its
+replicas). A negative confirm, a
 timeout or a lost connection raises: the caller does not mark the rows published, and they
 are published again later (a duplicate message changes nothing: the task claims its row).
 Confirming message by message (`confirm_publish`, which the other publishers of the
@@ -169,19 +172,27 @@ class CollectPublisher:
         goes through Celery's send_task (which declares the queue), and is kept as the
         template of the rest, published as copies with their own id, argsrepr and body; then
         the broker's confirms of the whole batch are awaited."""
+        if confirmed.broken:
+            raise PublishNotConfirmed("an earlier batch of this publisher failed")
         self._extend(fence)
         channel = self.producer.channel
         count = 0
-        for payload, slug in items:
-            queue = self._queue(payload, slug)
-            template = self._amqp_templates.get(queue)
-            if template is None:
-                self._amqp_templates[queue] = self._capture(channel, payload)
-            else:
-                channel.basic_publish(template.message(payload), exchange=template.exchange,
-                                      routing_key=template.routing_key)
-            count += 1
-        confirmed.wait_for_confirms(count)
+        try:
+            for payload, slug in items:
+                queue = self._queue(payload, slug)
+                template = self._amqp_templates.get(queue)
+                if template is None:
+                    self._amqp_templates[queue] = self._capture(channel, payload)
+                else:
+                    channel.basic_publish(template.message(payload),
+                                          exchange=template.exchange,
+                                          routing_key=template.routing_key)
+                count += 1
+            confirmed.wait_for_confirms(count)
+        except BaseException:
+            # The channel's delivery tags no longer match what was counted: no further batch.
+            confirmed.broken = True
+            raise
         return count
 
     def _capture(self, channel: Any, payload: str) -> _AmqpTemplate:
@@ -302,6 +313,7 @@ class _ConfirmedChannel:
         self._through = 0  # every tag up to this one is confirmed
         self._singles: set[int] = set()  # tags confirmed one by one above _through
         self._nacked = 0
+        self.broken = False  # a batch failed: the publisher sends nothing more
 
     def __enter__(self) -> Any:
         # This connection confirms batches itself: Celery's confirm_publish would wait for
@@ -314,8 +326,12 @@ class _ConfirmedChannel:
         channel.events["basic_nack"].add(self._on_nack)
         return self.app.amqp.Producer(channel, auto_declare=False)
 
-    def __exit__(self, *exc: object) -> None:
-        self.connection.release()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        try:
+            self.connection.release()
+        except Exception:
+            if exc_type is None:  # else the error that ended the batch is the one to see
+                raise
 
     def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
         if multiple:
