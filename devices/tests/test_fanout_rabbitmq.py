@@ -215,3 +215,22 @@ def test_templated_rabbitmq_messages_are_celerys_own_but_for_their_ids_argsrepr_
                 assert properties["delivery_mode"] == 2  # persistent
                 ids.add(headers["id"])
     assert len(ids) == 5
+
+
+def test_a_retry_waits_at_least_a_second_on_quorum_queues_and_as_asked_on_redis(
+    rabbit: Any,
+) -> None:
+    """Native delayed delivery counts whole seconds and refuses less than one
+    (kombu's calculate_routing_key): a 0.4 s countdown would fail the retry itself."""
+    from kombu.transport.native_delayed_delivery import calculate_routing_key
+
+    from devices.dispatch.queues import retry_countdown
+    from tests.support.rabbitmq import make_broker_app
+
+    redis_app = make_broker_app(settings.REDIS_URL)  # the same settings, on Redis
+    assert retry_countdown(redis_app, 0.4) == 0.4
+    if settings.AMQP_QUEUE_TYPE == "quorum":
+        with pytest.raises(ValueError):
+            calculate_routing_key(int(0.4), "collect.default")
+        assert retry_countdown(rabbit.app, 0.4) == 1.0
+    assert retry_countdown(rabbit.app, 2.5) == 2.5

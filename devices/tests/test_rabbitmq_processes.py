@@ -35,11 +35,13 @@ def wait_until(predicate: Any, timeout: float, what: str) -> None:
 def test_a_worker_on_rabbitmq_consumes_the_queue_of_a_group_created_after_it_started(
     rabbit: Any, procs: Any, redis_db: Any, make_schedule: Any
 ) -> None:
-    worker = procs.worker(concurrency=1, CELERY_BROKER_URL=rabbit.url,
-                          DEVICEVAULT_QUEUE_REFRESH_SECONDS=1)
+    worker = procs.worker(concurrency=2, CELERY_BROKER_URL=rabbit.url,
+                          DEVICEVAULT_QUEUE_REFRESH_SECONDS=1, TEST_COLLECT_SECONDS=1)
     worker.wait_for(r"ready", timeout=60)
     schedule = make_schedule()
-    late = CollectionGroup.objects.create(name="Hobart DC 2")
+    # One device at a time: of the two that start together, one retries after a countdown,
+    # which comes back through delayed delivery only if the new queue was bound to it too.
+    late = CollectionGroup.objects.create(name="Hobart DC 2", concurrency_limit=1)
     rabbit.queues.add("collect.hobart-dc-2")
     make_devices(2, schedule=schedule, group=late)
     worker.wait_for(r"Started consuming from collect\.hobart-dc-2", timeout=15)
@@ -47,6 +49,7 @@ def test_a_worker_on_rabbitmq_consumes_the_queue_of_a_group_created_after_it_sta
     wait_until(lambda: DeviceBackupResult.objects.filter(status="success").count() == 2,
                timeout=30, what="both devices of the new group to be collected")
     assert "PRECONDITION_FAILED" not in worker.log()
+    assert "Retry in" in worker.log()
     assert sorted(int(x) for x in redis_db.lrange(COLLECTED_KEY, 0, -1)) == sorted(
         DeviceBackupResult.objects.values_list("device_id", flat=True))
 

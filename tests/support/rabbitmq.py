@@ -72,9 +72,9 @@ def amqp_session_url() -> Iterator[str]:
         yield BASE_URL
 
 
-def make_amqp_app(url: str) -> Any:
+def make_broker_app(url: str) -> Any:
     """A Celery app set up like `project.celery:app` (the same Django settings), publishing
-    to RabbitMQ at `url` with the settings the project uses for RabbitMQ."""
+    to the broker at `url` (RabbitMQ or Redis) with the settings the project uses for it."""
     from celery import Celery
     from django.conf import settings
 
@@ -155,7 +155,7 @@ def rabbit(amqp_session_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[R
     `CELERY_BROKER_URL`. Add the queues a test uses to `rabbit.queues`: they are deleted."""
     import project.celery
 
-    app = make_amqp_app(amqp_session_url)
+    app = make_broker_app(amqp_session_url)
     monkeypatch.setattr(project.celery, "app", app)
     rabbit = Rabbit(url=amqp_session_url, app=app)
     rabbit.delete_queues()  # a queue left over by an interrupted run
