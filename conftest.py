@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.support.process_fixtures"]
+pytest_plugins = ["tests.support.process_fixtures", "tests.support.rabbitmq"]
 
 
 @pytest.fixture(autouse=True)

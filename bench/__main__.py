@@ -4,6 +4,8 @@
     .venv/bin/python -m bench --quick         # smallest sizes, for the smoke test (< 1 minute)
     .venv/bin/python -m bench --repeat 5 --lateness-minutes 5 --markdown var/bench.md
     .venv/bin/python -m bench --chaos         # 10,000 devices under >= 50 faults (bench/chaos.py)
+    .venv/bin/python -m bench --only ours --broker amqp://guest:guest@127.0.0.1:5672// \
+        --fanout-sizes 1000,10000             # our fan-out on RabbitMQ (fan-out only)
 
 Sets up its own data on the real PostgreSQL and Redis: databases `<db>_bench_beat` and
 `<db>_bench_dcb` (`<db>` from DATABASE_URL, default devicevault; `_bench_quick_*` with
@@ -209,6 +211,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="cProfile the largest fan-out (var/bench/fanout.prof)")
     parser.add_argument("--db-prefix", default=None,
                         help="database names <prefix>_beat and <prefix>_dcb")
+    parser.add_argument("--broker", default=None,
+                        help="measure our fan-out on this broker instead (e.g. "
+                             "amqp://guest:guest@127.0.0.1:5672//): the ours part, fan-out only")
+    parser.add_argument("--fanout-sizes", default=None,
+                        help="comma-separated fan-out sizes (default 1000,10000,100000)")
     parser.add_argument("--markdown", default=None, help="also write the tables here")
     parser.add_argument("--json", default=None, help="also write every figure here")
     args = parser.parse_args(argv)
@@ -221,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
 
     targets = Targets.derive(quick=args.quick, prefix=args.db_prefix)
-    for url in (targets.ours_db, targets.dcb_db, targets.ours_redis, targets.anchor_redis):
+    for url in (targets.ours_db, targets.dcb_db, targets.ours_redis, targets.anchor_redis,
+                *([args.broker] if args.broker else [])):
         check_local(url)
     started = time.monotonic()
     load_before = loadavg()
@@ -235,9 +243,14 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[str] = []
     with Guard(targets.ours_redis, wait=240 if args.quick else 900):
         if "ours" in parts:
+            broker = {"CELERY_BROKER_URL": args.broker} if args.broker else {}
             env = child_env(targets, database=targets.ours_db, redis_url=targets.ours_redis,
-                            DJANGO_SETTINGS_MODULE="project.settings")
+                            DJANGO_SETTINGS_MODULE="project.settings", **broker)
             argv = [PYTHON, "-m", "bench.ours", *common, "--lateness-minutes", str(lateness)]
+            if args.broker:  # the lock and the figures stay in Redis: only the fan-out differs
+                argv += ["--sections", "fanout"]
+            if args.fanout_sizes:
+                argv += ["--fanout-sizes", args.fanout_sizes]
             run_part("ours", argv + (["--profile"] if args.profile else []), env, rows,
                      failures)
         if "dcb" in parts:

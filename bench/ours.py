@@ -19,7 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -149,8 +149,38 @@ def _periodic_tasks(n: int) -> int:
     return n
 
 
+def broker_is_amqp() -> bool:
+    """Whether the broker measured is RabbitMQ (`python -m bench --broker amqp://…`)."""
+    from django.conf import settings
+
+    return bool(settings.BROKER_IS_AMQP)
+
+
+def collection_queues() -> list[str]:
+    from devices.dispatch.queues import DEFAULT_QUEUE
+
+    return [DEFAULT_QUEUE, *(f"collect.zone-{z}" for z in range(ZONES))]
+
+
+def purge_rabbitmq() -> None:
+    """Empty the benchmark's collection queues on RabbitMQ (a queue not declared yet is
+    skipped)."""
+    from amqp.exceptions import NotFound
+    from django.conf import settings
+    from kombu import Connection
+
+    with Connection(settings.CELERY_BROKER_URL, connect_timeout=5) as conn:
+        channel = conn.connection.channel()
+        for name in collection_queues():
+            try:
+                channel.queue_purge(name)
+            except NotFound:
+                channel = conn.connection.channel()
+
+
 def fresh_start() -> None:
-    """No results, no scheduler state (so no catch-up), an empty Redis database."""
+    """No results, no scheduler state (so no catch-up), an empty Redis database (and empty
+    collection queues when the broker is RabbitMQ)."""
     from django.db import connection
 
     from project.redis_client import redis_client
@@ -158,6 +188,8 @@ def fresh_start() -> None:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE devices_devicebackupresult, beat_schedulerstate CASCADE")
     reset_redis(redis_client())
+    if broker_is_amqp():
+        purge_rabbitmq()
 
 
 def new_leader() -> Any:
@@ -173,6 +205,14 @@ def new_leader() -> Any:
 
 
 def queued_messages() -> int:
+    """Messages waiting in the collection queues of the broker measured."""
+    if broker_is_amqp():
+        from django.conf import settings
+
+        from project.metrics import read_amqp_queue_depths
+
+        return sum(read_amqp_queue_depths(settings.CELERY_BROKER_URL,
+                                          collection_queues()).values())
     from project.redis_client import redis_client
 
     client = redis_client()
@@ -268,7 +308,17 @@ def fanout(res: Results, fleet: Fleet, sizes: list[int], repeat: int,
            profile: Path | None) -> None:
     from project.redis_client import redis_client
 
-    section("fan-out: ours")
+    amqp = broker_is_amqp()
+    # RabbitMQ's figures get keys of their own: the goals and the anchors' comparisons are
+    # about the default broker, Redis.
+    key = "fanout.rabbitmq" if amqp else "fanout.ours"
+    if amqp:
+        from django.conf import settings
+
+        broker = f" on RabbitMQ ({settings.AMQP_QUEUE_TYPE} queues, confirms)"
+    else:
+        broker = ""
+    section(f"fan-out: ours{broker}")
     fleet.assign(enabled=[fleet.fanout_id], devices=min(100, fleet.devices),
                  expression=str(fleet.fanout_id))
     fresh_start()
@@ -288,14 +338,14 @@ def fanout(res: Results, fleet: Fleet, sizes: list[int], repeat: int,
                 if published != n:
                     raise RuntimeError(f"fan-out of {n}: {published} messages in the broker")
                 out.append(elapsed)
-            client = redis_client()
-            size = len(client.lindex("collect.zone-0", 0) or b"")
+            if not amqp:
+                size = len(redis_client().lindex("collect.zone-0", 0) or b"")
         rate = n / statistics.median(times)
         bare = n / statistics.median(unfenced)
-        res.add(f"fanout.ours.{n}", f"ours: {n:,} devices, due → last task in the broker",
+        res.add(f"{key}.{n}", f"ours{broker}: {n:,} devices, due → last task in the broker",
                 "s", times, note=f"{rate:,.0f} tasks/s", n=n, rate=rate, message_bytes=size)
-        res.add(f"fanout.ours.{n}.unfenced",
-                f"ours: {n:,} devices without fencing (for comparison)", "s", unfenced,
+        res.add(f"{key}.{n}.unfenced",
+                f"ours{broker}: {n:,} devices without fencing (for comparison)", "s", unfenced,
                 note=f"{bare:,.0f} tasks/s; fencing costs {100 * (1 - rate / bare):+.1f} %",
                 n=n, rate=bare)
 
@@ -492,9 +542,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lateness-minutes", type=float, default=3)
     parser.add_argument("--sections", default="idle,fanout,raw,lateness,failover")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--fanout-sizes", default=None,
+                        help="comma-separated fan-out sizes instead of the defaults")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     sizes = SIZES["quick" if args.quick else "full"]
+    if args.fanout_sizes:
+        sizes = replace(sizes, fanout=[int(n) for n in args.fanout_sizes.split(",")])
     targets = Targets.from_json(os.environ["BENCH_TARGETS"])
     wanted = set(args.sections.split(","))
 
@@ -513,7 +567,8 @@ def main(argv: list[str] | None = None) -> int:
     env = child_env(targets, database=targets.ours_db, redis_url=targets.ours_redis)
     try:
         section("fleet: ours")
-        most = max([d for d, _ in sizes.idle] + sizes.fanout + [sizes.memory_devices])
+        most = max([d for d, _ in sizes.idle] * ("idle" in wanted) + sizes.fanout
+                   + [sizes.memory_devices] * ("failover" in wanted))
         fleet = Fleet(devices=most,
                       idle_schedules=max([s for _, s in sizes.idle] + [sizes.memory_schedules]),
                       lateness_schedules=sizes.lateness_schedules)

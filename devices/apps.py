@@ -13,7 +13,8 @@ class DevicesConfig(AppConfig):
         from devices.access import can_change_devices
         from devices.capacity import attach_capacity_warnings
         from devices.collection import tasks  # noqa: F401 - registers device.collect
-        from devices.dispatch.worker import CollectionQueues
+        from devices.dispatch.queues import install_collection_queues
+        from devices.dispatch.worker import CollectionQueues, DeclaredQueues
         from devices.selectors import annotate_visible_device_count
         from project.auth_api import register_user_capability
         from project.celery import app
@@ -25,4 +26,8 @@ class DevicesConfig(AppConfig):
         register_user_capability("can_change_devices", can_change_devices)
         # `celery worker --all-collection-queues` (the option is the Celery app's).
         app.steps["consumer"].add(CollectionQueues)
+        app.steps["consumer"].add(DeclaredQueues)
+        # Every `collect.*` queue is declared alike wherever it is declared (RabbitMQ refuses
+        # a second declaration with other arguments).
+        install_collection_queues(app)
         register_metrics(metrics.collect_metrics)

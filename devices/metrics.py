@@ -22,7 +22,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from devices.choices import TERMINAL_RESULT_STATUSES
 from devices.choices import DeviceBackupResultStatusChoices as Status
 from devices.models import DeviceBackupResult
-from project.metrics import Scrape, broker_client, read_queue_depths
+from project.metrics import Scrape, queue_depth_reader
 
 logger = logging.getLogger(__name__)
 
@@ -257,7 +257,7 @@ def collect_metrics(scrape: Scrape) -> Iterable[Metric]:
     finished/lost/stale/notification counters and the depth of every collection queue.
 
     `schedule` labels carry the schedule id, never its name (names are free text typed by
-    users); `devicevault_queue_depth` needs a Redis broker (absent with any other).
+    users); `devicevault_queue_depth` needs a Redis or RabbitMQ broker (absent with another).
     """
     from devices.dispatch.queues import DEFAULT_QUEUE
 
@@ -288,10 +288,10 @@ def collect_metrics(scrape: Scrape) -> Iterable[Metric]:
         for schedule_id in sorted(published_counts, key=lambda s: (len(s), s)):
             published.add_metric([schedule_id], published_counts[schedule_id])
         families += [published, *_counter_families(counters)]
-    client = broker_client()
-    if client is not None:  # a non-Redis broker: no queue depths
+    read_depths = queue_depth_reader()
+    if read_depths is not None:  # Redis or RabbitMQ; another broker: no queue depths
         names = database[2] if database is not None else [DEFAULT_QUEUE]
-        depths = scrape.read("broker", lambda: read_queue_depths(client, names))
+        depths = scrape.read("broker", lambda: read_depths(names))
         if depths is not None:
             depth = GaugeMetricFamily(
                 "devicevault_queue_depth", "Messages waiting in a collection queue.",

@@ -19,8 +19,11 @@ Choices a dashboard needs to know:
   to status). A scrape never counts the whole table: see devices.metrics.result_rows_by_status.
   `devicevault_results_finished_total{status}` counts results reaching a final status; its
   rate is what alerts should use.
-- `devicevault_queue_depth` needs a Redis broker (the LLEN of kombu's list per queue, plus its
-  priority lists); with any other broker the series are absent.
+- `devicevault_queue_depth` counts the messages waiting (ready, not yet delivered to a worker)
+  per collection queue: on Redis the LLEN of kombu's list per queue plus its priority lists,
+  on RabbitMQ the `message_count` of a passive `queue.declare` (a queue not declared yet
+  counts 0); with any other broker the series are absent. Messages a worker holds unacked
+  are in neither figure: `devicevault_results{status="running"}` and the queued age tell those.
 - The answer is always 200: a component that does not answer gets
   `devicevault_up{component="..."} 0` and its series are left out (absent, not zero).
 """
@@ -46,6 +49,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from project.broker import is_amqp_url
 from project.config import SentinelConfig
 from project.redis_client import new_redis_client, redis_client
 
@@ -151,6 +155,37 @@ def _sentinel_broker_client(url: str) -> redis.Redis | None:
         config = SentinelConfig(sentinels=tuple(sentinels), master_name=str(master), db=db)
         _broker_clients[url] = new_redis_client(url.split(";", 1)[0], sentinel=config)
     return _broker_clients[url]
+AMQP_CONNECT_TIMEOUT = 2  # seconds; a scrape must not hang on an unreachable RabbitMQ
+
+
+def read_amqp_queue_depths(url: str, queues: Iterable[str]) -> dict[str, int]:
+    """Messages ready per queue on RabbitMQ: a passive queue.declare per queue (it creates
+    nothing, and needs no management plugin); a queue that does not exist yet counts 0."""
+    from amqp.exceptions import NotFound
+    from kombu import Connection
+
+    depths: dict[str, int] = {}
+    with Connection(url, connect_timeout=AMQP_CONNECT_TIMEOUT) as conn:
+        conn.connect()  # once: an unreachable broker fails the scrape's broker read at once
+        channel = conn.connection.channel()
+        for name in sorted(set(queues)):
+            try:
+                depths[name] = int(channel.queue_declare(name, passive=True).message_count)
+            except NotFound:  # RabbitMQ closes the channel on a missing queue
+                depths[name] = 0
+                channel = conn.connection.channel()
+    return depths
+
+
+def queue_depth_reader() -> Callable[[Iterable[str]], dict[str, int]] | None:
+    """How this broker's queue depths are read (Redis or RabbitMQ), or None for another."""
+    url = str(settings.CELERY_BROKER_URL).split(";", 1)[0]
+    if is_amqp_url(url):
+        return lambda queues: read_amqp_queue_depths(url, queues)
+    client = broker_client()
+    if client is None:
+        return None
+    return lambda queues: read_queue_depths(client, queues)
 
 
 def read_queue_depths(client: redis.Redis, queues: Iterable[str]) -> dict[str, int]:

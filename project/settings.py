@@ -11,6 +11,7 @@ from typing import NoReturn
 
 import dj_database_url
 
+from project.broker import QUEUE_TYPES, celery_broker_settings, is_amqp_url
 from project.config import ConfigError, env_number, load_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -254,9 +255,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+# Redis or RabbitMQ (`amqp://`): project/broker.py says what differs (on RabbitMQ durable
+# quorum queues and publisher confirms). RabbitMQ older than 3.8 has no quorum queues: set
+# DEVICEVAULT_AMQP_QUEUE_TYPE=classic (durable classic queues).
+BROKER_IS_AMQP = is_amqp_url(CELERY_BROKER_URL)
+AMQP_QUEUE_TYPE = os.environ.get("DEVICEVAULT_AMQP_QUEUE_TYPE", "quorum").strip()
+if AMQP_QUEUE_TYPE not in QUEUE_TYPES:
+    _environment_error("DEVICEVAULT_AMQP_QUEUE_TYPE",
+                       f"must be quorum or classic, not {AMQP_QUEUE_TYPE!r}")
+_broker = celery_broker_settings(CELERY_BROKER_URL, queue_type=AMQP_QUEUE_TYPE)
 if REDIS_SENTINEL and str(CELERY_BROKER_URL).startswith("sentinel://"):
-    CELERY_BROKER_TRANSPORT_OPTIONS["master_name"] = REDIS_SENTINEL.master_name
+    _broker["broker_transport_options"]["master_name"] = REDIS_SENTINEL.master_name
+for _name, _value in _broker.items():
+    globals()[f"CELERY_{_name.upper()}"] = _value
 CELERY_BEAT_SCHEDULER = "beat.scheduler:BackupScheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = 1  # seconds; the scheduler computes its own wake-up
 

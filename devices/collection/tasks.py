@@ -22,6 +22,7 @@ from devices.collection.service import (
     GroupBusy,
     collect_in_slot,
 )
+from devices.dispatch.queues import retry_countdown
 from devices.dispatch.routing import COLLECT_TASK
 
 logger = logging.getLogger(__name__)
@@ -42,11 +43,12 @@ def collect(self: Any, payload: str) -> str:
     try:
         return collect_in_slot(data)
     except GroupBusy:
-        raise self.retry(countdown=random.uniform(*SLOT_RETRY_DELAY)) from None
+        countdown = retry_countdown(self.app, random.uniform(*SLOT_RETRY_DELAY))
+        raise self.retry(countdown=countdown) from None
     except INFRASTRUCTURE_ERRORS as exc:
         delay = min(ERROR_RETRY_MAX, 2 ** min(self.request.retries, 5)) * random.uniform(0.5, 1)
         logger.warning("result=%s: %s: %s; retrying in %.1fs", data.get("result_id"),
                        type(exc).__name__, exc, delay)
         close_old_connections()
         connection.close()
-        raise self.retry(countdown=delay) from None
+        raise self.retry(countdown=retry_countdown(self.app, delay)) from None

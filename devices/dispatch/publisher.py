@@ -5,6 +5,18 @@ Celery's `send_task` costs a broker round trip and a full message build per task
 first message of each queue the ordinary way (which also declares the queue), copies that
 message as the template for the rest, and pushes them through a redis-py pipeline on the
 broker connection, a batch per round trip. The queue always comes from Celery's routes.
+
+RabbitMQ gets Celery's own messages on one connection for the whole publisher, its channel
+in confirm mode: the first message of each queue goes through `send_task` (which declares the
+queue) and is kept as the template of the rest, copies with their own id, argsrepr and body
+(devices/tests/test_fanout_rabbitmq.py holds them against Celery's). A batch is published
+without waiting, then the broker's confirms of the whole batch are awaited, so that a batch
+counts as published only once RabbitMQ has it (on a quorum queue: on a majority of its
+replicas). A negative confirm, a
+timeout or a lost connection raises: the caller does not mark the rows published, and they
+are published again later (a duplicate message changes nothing: the task claims its row).
+Confirming message by message (`confirm_publish`, which the other publishers of the
+application use) would cost a round trip, and on a quorum queue a disk sync, per message.
 Any other broker gets Celery's producer, one reused connection for the whole batch.
 
 Fencing (DESIGN.md, "Fencing"): given the leader's `Fence`, a batch is published only while
@@ -35,6 +47,13 @@ from devices.dispatch.routing import COLLECT_TASK
 
 class FenceLost(Exception):
     """The leader lock is no longer ours: nothing of the batch was published."""
+
+
+class PublishNotConfirmed(Exception):
+    """RabbitMQ refused (nacked) or did not confirm in time a message of the batch."""
+
+
+CONFIRM_TIMEOUT = 30.0  # seconds a batch may wait for RabbitMQ's confirms
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,15 +122,20 @@ class CollectPublisher:
         self.app = app
         self._routes: dict[str | None, str] = {}
         self._templates: dict[str, _Template] = {}
+        self._amqp_templates: dict[str, _AmqpTemplate] = {}
         self._producer_cm: Any = None
         self.producer: Any = None
         self._fenced_push: Any = None
 
     def __enter__(self) -> CollectPublisher:
-        self._producer_cm = self.app.producer_or_acquire()
+        self._confirmed: _ConfirmedChannel | None = None
+        driver = getattr(self.app.connection_for_write().transport, "driver_type", "")
+        if driver == "amqp":
+            self._producer_cm = self._confirmed = _ConfirmedChannel(self.app)
+        else:
+            self._producer_cm = self.app.producer_or_acquire()
         self.producer = self._producer_cm.__enter__()
-        transport = self.producer.connection.transport
-        self._redis = getattr(transport, "driver_type", "") == "redis"
+        self._redis = driver == "redis"
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -131,6 +155,8 @@ class CollectPublisher:
 
         With a `fence`, all of them or none: `FenceLost` when the lock is no longer ours.
         """
+        if self._confirmed is not None:
+            return self._send_confirmed(items, fence, self._confirmed)
         if not self._redis:
             return self._send_each(items, fence)
         by_queue: dict[str, list[str]] = {}
@@ -153,6 +179,60 @@ class CollectPublisher:
             self.app.send_task(COLLECT_TASK, args=[payload], producer=self.producer)
             count += 1
         return count
+
+    def _send_confirmed(
+        self, items: Iterable[tuple[str, str | None]], fence: Fence | None,
+        confirmed: _ConfirmedChannel,
+    ) -> int:
+        """RabbitMQ, after the fence's check: each queue's first message of this publisher
+        goes through Celery's send_task (which declares the queue), and is kept as the
+        template of the rest, published as copies with their own id, argsrepr and body; then
+        the broker's confirms of the whole batch are awaited."""
+        if confirmed.broken:
+            raise PublishNotConfirmed("an earlier batch of this publisher failed")
+        self._extend(fence)
+        channel = self.producer.channel
+        count = 0
+        try:
+            for payload, slug in items:
+                queue = self._queue(payload, slug)
+                template = self._amqp_templates.get(queue)
+                if template is None:
+                    self._amqp_templates[queue] = self._capture(channel, payload)
+                else:
+                    channel.basic_publish(template.message(payload),
+                                          exchange=template.exchange,
+                                          routing_key=template.routing_key)
+                count += 1
+            confirmed.wait_for_confirms(count)
+        except BaseException:
+            # The channel's delivery tags no longer match what was counted: no further batch.
+            confirmed.broken = True
+            raise
+        return count
+
+    def _capture(self, channel: Any, payload: str) -> _AmqpTemplate:
+        """send_task the ordinary way, keeping the message Celery built as a template."""
+        sent: dict[str, Any] = {}
+        publish = channel.basic_publish
+
+        def keep(message: Any, exchange: str = "", routing_key: str = "", *args: Any,
+                 **kwargs: Any) -> Any:
+            sent.update(message=message, exchange=exchange, routing_key=routing_key)
+            return publish(message, exchange, routing_key, *args, **kwargs)
+
+        channel.basic_publish = keep
+        try:
+            # retry=False: a publish that fails raises instead of being sent again on another
+            # connection, where this channel's confirms could not follow it.
+            self.app.send_task(COLLECT_TASK, args=[payload], producer=self.producer,
+                               retry=False)
+        finally:
+            channel.basic_publish = publish
+        return _AmqpTemplate(sent["message"], exchange=sent["exchange"],
+                             routing_key=sent["routing_key"],
+                             argsrepr_maxsize=self.app.amqp.argsrepr_maxsize,
+                             argsrepr_maxlevels=self.app.conf.task_repr_maxlevels)
 
     def _envelopes(
         self, by_queue: dict[str, list[str]], atomic_fence: Fence | None
@@ -236,6 +316,79 @@ class CollectPublisher:
         return template.fill(payload)
 
 
+class _ConfirmedChannel:
+    """A producer on its own RabbitMQ connection, its channel in confirm mode, that waits for
+    the broker's confirms of a whole batch at once (a context manager, like
+    `app.producer_or_acquire()`)."""
+
+    def __init__(self, app: Any, timeout: float = CONFIRM_TIMEOUT) -> None:
+        self.app = app
+        self.timeout = timeout
+        self.connection: Any = None
+        self._published = 0  # the delivery tag of the last message sent on the channel
+        self._through = 0  # every tag up to this one is confirmed
+        self._singles: set[int] = set()  # tags confirmed one by one above _through
+        self._nacked = 0
+        self.broken = False  # a batch failed: the publisher sends nothing more
+
+    def __enter__(self) -> Any:
+        # This connection confirms batches itself: Celery's confirm_publish would wait for
+        # each message.
+        options = {**(self.app.conf.broker_transport_options or {}), "confirm_publish": False}
+        self.connection = self.app.connection_for_write(transport_options=options)
+        channel = self.connection.default_channel
+        channel.confirm_select()
+        channel.events["basic_ack"].add(self._on_ack)
+        channel.events["basic_nack"].add(self._on_nack)
+        return self.app.amqp.Producer(channel, auto_declare=False)
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        try:
+            self.connection.release()
+        except Exception:
+            if exc_type is None:  # else the error that ended the batch is the one to see
+                raise
+
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
+        if multiple:
+            self._through = max(self._through, delivery_tag)
+        else:
+            self._singles.add(delivery_tag)
+
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
+        self._nacked += 1
+        self._on_ack(delivery_tag, multiple)
+
+    def _all_confirmed(self) -> bool:
+        while self._through + 1 in self._singles:
+            self._through += 1
+            self._singles.discard(self._through)
+        return self._through >= self._published
+
+    def wait_for_confirms(self, sent: int) -> None:
+        """Wait until RabbitMQ confirmed the `sent` messages published since the last call;
+        PublishNotConfirmed when it nacked one or did not answer within the timeout."""
+        import time
+
+        self._published += sent
+        deadline = time.monotonic() + self.timeout
+        while not self._all_confirmed():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise PublishNotConfirmed(
+                    f"{self._published - self._through} messages unconfirmed after "
+                    f"{self.timeout:.0f}s"
+                )
+            try:
+                self.connection.drain_events(timeout=min(left, 1.0))
+            except TimeoutError:
+                continue
+        self._singles.clear()
+        if self._nacked:
+            nacked, self._nacked = self._nacked, 0
+            raise PublishNotConfirmed(f"RabbitMQ refused {nacked} messages of the batch")
+
+
 # Placeholders in the serialized template, replaced per message by plain string joins: the
 # envelope is serialized once per queue instead of three JSON encodings per message.
 _ID, _TAG, _ARGSREPR, _BODY = "@@ID@@", "@@TAG@@", "@@ARGSREPR@@", "@@BODY@@"
@@ -255,26 +408,58 @@ class _Template:
         self.argsrepr_maxlevels = argsrepr_maxlevels
 
     def argsrepr(self, payload: str) -> str:
-        """`saferepr([payload])`, Celery's `argsrepr` header. saferepr quotes a string without
-        escaping its backslashes and cuts it at the size limit; the quick path below writes
-        the same for a payload short enough not to be cut, five times faster."""
-        if len(payload) < self.argsrepr_maxsize - 1:  # "[" counts against the limit
-            return "['" + payload.replace("'", "\\'") + "']"
-        return saferepr([payload], self.argsrepr_maxsize, maxlevels=self.argsrepr_maxlevels)
+        return _argsrepr(payload, self.argsrepr_maxsize, self.argsrepr_maxlevels)
 
     def fill(self, payload: str) -> str:
         task_id, tag = _uuid4_pair()
-        body = f"[[{json.dumps(payload)}], {{}}, {_EMBED}]"
         values = {
             _ID: task_id,
             _TAG: tag,
             _ARGSREPR: json.dumps(self.argsrepr(payload))[1:-1],
-            _BODY: base64.b64encode(body.encode()).decode(),
+            _BODY: base64.b64encode(_body(payload)).decode(),
         }
         out = [self.texts[0]]
         for mark, text in zip(self.marks, self.texts[1:], strict=True):
             out += ('"', values[mark], '"', text)
         return "".join(out)
+
+
+def _argsrepr(payload: str, maxsize: int, maxlevels: int) -> str:
+    """`saferepr([payload])`, Celery's `argsrepr` header. saferepr quotes a string without
+    escaping its backslashes and cuts it at the size limit; the quick path below writes
+    the same for a payload short enough not to be cut, five times faster."""
+    if len(payload) < maxsize - 1:  # "[" counts against the limit
+        return "['" + payload.replace("'", "\\'") + "']"
+    return saferepr([payload], maxsize, maxlevels=maxlevels)
+
+
+def _body(payload: str) -> bytes:
+    """Celery's message body for `device.collect(payload)`: (args, kwargs, embed) in JSON."""
+    return f"[[{json.dumps(payload)}], {{}}, {_EMBED}]".encode()
+
+
+class _AmqpTemplate:
+    """A message Celery built for a queue (py-amqp's), copied with another task's id,
+    argsrepr and body: the same properties and headers, as Celery would send them."""
+
+    def __init__(self, message: Any, *, exchange: str, routing_key: str, argsrepr_maxsize: int,
+                 argsrepr_maxlevels: int) -> None:
+        self.properties = dict(message.properties)
+        self.headers = dict(self.properties.pop("application_headers"))
+        self.exchange = exchange
+        self.routing_key = routing_key
+        self.argsrepr_maxsize = argsrepr_maxsize
+        self.argsrepr_maxlevels = argsrepr_maxlevels
+
+    def message(self, payload: str) -> Any:
+        import amqp
+
+        task_id = _uuid4_pair()[0]
+        headers = {**self.headers, "id": task_id, "root_id": task_id,
+                   "argsrepr": _argsrepr(payload, self.argsrepr_maxsize,
+                                         self.argsrepr_maxlevels)}
+        return amqp.Message(_body(payload), application_headers=headers,
+                            **{**self.properties, "correlation_id": task_id})
 
 
 def _uuid4_pair() -> tuple[str, str]:

@@ -19,7 +19,9 @@ COMPOSE = ROOT / "compose.yaml"
 ENV_EXAMPLE = ROOT / "deploy" / "devicevault.env.example"
 ENV_FILE = "${DEVICEVAULT_ENV_FILE:-deploy/devicevault.env}"
 
-SERVICES = {"postgres", "redis", "web", "worker", "beat", "flower"}
+SERVICES = {"postgres", "redis", "web", "worker", "beat", "flower", "rabbitmq"}
+# Services that start only with `--profile <name>`.
+PROFILES = {"rabbitmq": ["rabbitmq"]}
 APP_SERVICES = ("web", "worker", "beat", "flower")
 # Services allowed without a health check, and why. None today.
 NO_HEALTHCHECK: dict[str, str] = {}
@@ -80,6 +82,31 @@ def command_text(service: dict[str, Any]) -> str:
 
 def test_compose_has_every_service(services: dict[str, Any]) -> None:
     assert set(services) == SERVICES
+
+
+def test_optional_services_start_only_with_their_profile(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        assert service.get("profiles") == PROFILES.get(name), name
+
+
+def test_rabbitmq_keeps_its_queues_in_a_named_volume_under_a_fixed_node_name(
+    compose: dict[str, Any], services: dict[str, Any]
+) -> None:
+    rabbitmq = services["rabbitmq"]
+    assert rabbitmq["image"].startswith("rabbitmq:3")
+    assert rabbitmq["hostname"] == "rabbitmq"  # the node's name, hence its data directory
+    volume, path = rabbitmq["volumes"][0].split(":")
+    assert volume in compose["volumes"] and path == "/var/lib/rabbitmq"
+    assert "rabbitmq-diagnostics" in rabbitmq["healthcheck"]["test"]
+    assert all(port.startswith("127.0.0.1:") for port in rabbitmq["ports"])
+    assert rabbitmq["env_file"] == ENV_FILE
+    values, _ = env_example()
+    assert {"RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS"} <= set(values)
+    # The broker URL the example documents logs in as that user, on the rabbitmq service.
+    text = ENV_EXAMPLE.read_text()
+    url = (f"amqp://{values['RABBITMQ_DEFAULT_USER']}:{values['RABBITMQ_DEFAULT_PASS']}"
+           "@rabbitmq:5672//")
+    assert f"CELERY_BROKER_URL={url}" in text
 
 
 def test_every_service_has_a_healthcheck_or_a_documented_reason(
