@@ -165,11 +165,14 @@ def test_web_migrates_then_serves_gunicorn_and_checks_healthz(services: dict[str
     assert "/healthz" in " ".join(web["healthcheck"]["test"])
 
 
-def test_worker_consumes_every_collection_queue(services: dict[str, Any]) -> None:
+def test_worker_consumes_every_collection_queue_and_the_housekeeping_queue(
+    services: dict[str, Any],
+) -> None:
     command = services["worker"]["command"]
     assert command[:4] == ["celery", "-A", "project", "worker"]
     assert "--all-collection-queues" in command
-    assert command[command.index("-Q") + 1] == "collect.default"
+    # celery: Celery's default queue, where periodic tasks (housekeeping) go
+    assert command[command.index("-Q") + 1].split(",") == ["collect.default", "celery"]
 
 
 def test_beat_runs_as_leader_and_standby(services: dict[str, Any]) -> None:

@@ -96,7 +96,8 @@ def test_settings_put_the_celery_broker_on_the_sentinels_unless_it_is_set() -> N
     assert lines == ["sentinel://127.0.0.1:1/3",
                      "[('master_name', 'dv'), ('visibility_timeout', 3600)]"]
     lines = _run("-c", script, **{**env, "CELERY_BROKER_URL": "amqp://x//"}).stdout.splitlines()
-    assert lines == ["amqp://x//", "[('visibility_timeout', 3600)]"]
+    # RabbitMQ's own options (publisher confirms), and no master name
+    assert lines == ["amqp://x//", "[('confirm_publish', True)]"]
 
 
 @pytest.mark.processes
