@@ -257,13 +257,40 @@ describe('SchedulesPage', () => {
 
     await wrapper.findAll('[data-test="schedule-delete"]')[1]!.trigger('click')
     await settle()
-    expect(texts('[data-test="schedule-delete-text"]')[0]).toContain('4 devices are on this schedule')
+    expect(texts('[data-test="schedule-delete-text"]')[0]).toContain('4 enabled devices you can see are on this schedule')
     expect(requests.some((r) => r.method === 'DELETE')).toBe(false)
     click('[data-test="schedule-delete-confirm"]')
     await settle()
     const del = requests.find((r) => r.method === 'DELETE')!
     expect(del.url.pathname).toBe('/api/backup-schedules/5/')
     expect(document.body.textContent).toContain('Schedule “Nightly” deleted.')
+    wrapper.unmount()
+  })
+
+  it('shows the server\'s next runs for a saved cron the preview cannot work out', async () => {
+    const lastDay = {
+      ...nightly,
+      id: 7,
+      name: 'Last day',
+      schedule_type: 'cron',
+      cron_expression: '0 2 L * *',
+      description: 'Cron: 0 2 L * *',
+      next_runs: ['2026-10-30T15:00:00Z', '2026-11-29T15:00:00Z'],
+    }
+    stubFetch(() => ({ body: { count: 1, next: null, previous: null, results: [lastDay] } }))
+    const { wrapper } = await mountPage(SchedulesPage, { now: NOW })
+    await settle()
+    await wrapper.get('[data-test="schedule-edit"]').trigger('click')
+    await settle()
+    expect(texts('[data-test="schedule-preview-error"]')[0]).toMatch(/^No preview: The preview does not understand “L”/)
+    expect(texts('[data-test="schedule-server-run"]')).toEqual(['Sat 31 Oct 2026 at 02:00', 'Mon 30 Nov 2026 at 02:00'])
+
+    // Once the expression changes, the saved runs no longer apply.
+    const dialog = wrapper.findComponent(SchedulesEditorDialog)
+    field(dialog, 'schedule-cron').vm.$emit('update:modelValue', '0 2 1 * *')
+    await flushPromises()
+    expect(document.querySelector('[data-test="schedule-server-run"]')).toBeNull()
+    expect(texts('[data-test="schedule-preview-run"] > span:first-child')[0]).toBe('Sun 1 Nov 2026 at 02:00')
     wrapper.unmount()
   })
 
