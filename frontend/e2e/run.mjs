@@ -708,6 +708,91 @@ describe('DeviceVault SPA in Chromium against the real API', () => {
     await screenshot(cfg, page, 'analytics')
   })
 
+  it('schedules: the list, a refused then accepted new schedule from a template with its preview, delete; read only for others', SCENARIO, async (t) => {
+    const user = asUser(t, 'staff')
+    if (!user) return
+    const { page, context } = user
+    const NAME = 'E2E Weekly Sunday Berlin'
+    const rowNamed = (name) =>
+      page.locator(sel('schedule-row'), { has: page.locator(sel('schedule-name-link'), { hasText: new RegExp(`^\\s*${name}\\s*$`) }) })
+
+    await page.goto('/schedules')
+    await expectText(page.locator(sel('schedules-timezone')), `Times in ${TZ}`)
+    await page.locator(sel('schedule-row')).first().waitFor()
+    // Every schedule of the API is listed, with its device count and zone.
+    const listed = (await apiGet(context, '/api/backup-schedules/?page_size=500')).results
+    await eventually(async () => assert.equal(await page.locator(sel('schedule-row')).count(), listed.length))
+    for (const schedule of listed) {
+      const row = rowNamed(schedule.name)
+      await expectText(row.locator(sel('schedule-device-count')), String(schedule.device_count))
+      await expectText(row.locator(sel('schedule-zone')), schedule.timezone ?? `${TZ} (display)`)
+      await expectText(row.locator(sel('schedule-description')), schedule.description)
+    }
+    await expectText(rowNamed(SCHEDULES.paused.name).locator(sel('schedule-next-run')), 'Disabled')
+    await expectText(rowNamed(SCHEDULES.daily.name).locator(sel('schedule-next-run')), /^[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d{4} at 0[23]:00$/)
+
+    await page.click(sel('schedule-new'))
+    await expectText(page.locator(sel('schedule-editor-title')), 'New schedule')
+    await page.click(sel('schedule-template-weekly-sunday'))
+    await page.locator(sel('schedule-day-of-week')).waitFor()
+    await page.fill(sel('schedule-name'), NAME)
+    const zoneInput = fieldOf(page, 'schedule-timezone').locator('input')
+    await zoneInput.click()
+    await zoneInput.fill('Europe/Berl')
+    await page.locator('.q-menu .q-item', { hasText: /^Europe\/Berlin$/ }).click()
+    await page.locator('.q-menu').waitFor({ state: 'hidden' })
+    await page.fill(sel('schedule-spread'), '30')
+    await expectText(page.locator(sel('schedule-preview-zone')), 'Times in Europe/Berlin')
+    await expectText(page.locator(sel('schedule-preview-display')).first(), new RegExp(`^${TZ}: Sun .* at 1[1-4]:00$`))
+    await eventually(async () => {
+      const runs = await page.locator(`${sel('schedule-preview-run')} > span:first-child`).allInnerTexts()
+      assert.equal(runs.length, 5)
+      for (const run of runs) assert.match(run.trim(), /^Sun \d{1,2} [A-Z][a-z]{2} \d{4} at 03:00$/)
+    })
+    await expectText(page.locator(sel('schedule-preview-spread')).first(), 'devices start between 03:00 and 03:30')
+
+    // The server's message lands under the field it concerns, and the editor stays open.
+    await page.fill(sel('schedule-priority'), '12')
+    await page.click(sel('schedule-save'))
+    await expectText(fieldOf(page, 'schedule-priority').locator('.q-field__messages'), /9/)
+    assert.equal((await scheduleIds(context))[NAME], undefined, 'nothing was created')
+    await page.fill(sel('schedule-priority'), '7')
+    await page.locator('.schedules-editor__body').evaluate((body) => body.scrollTo(0, 0))
+    await screenshot(cfg, page, 'schedules')
+    await page.click(sel('schedule-save'))
+    await notified(page, `Schedule “${NAME}” created.`)
+    await page.locator(sel('schedule-editor')).waitFor({ state: 'hidden' })
+
+    const created = (await apiGet(context, '/api/backup-schedules/?page_size=500')).results.find((s) => s.name === NAME)
+    assert.ok(created, 'the API lists the new schedule')
+    assert.deepEqual(
+      [created.schedule_type, created.day_of_week, created.hour, created.minute, created.timezone, created.priority, created.spread_minutes, created.overlap_policy],
+      ['weekly', 6, 3, 0, 'Europe/Berlin', 7, 30, 'skip'],
+    )
+    const row = rowNamed(NAME)
+    await expectText(row.locator(sel('schedule-zone')), 'Europe/Berlin')
+    await expectText(row.locator(sel('schedule-device-count')), '0')
+    // 03:00 in Berlin is 11:00 to 14:00 in Sydney, depending on both zones' DST.
+    await expectText(row.locator(sel('schedule-next-run')), /^(Sun|Mon) \d{1,2} [A-Z][a-z]{2} \d{4} at 1[1-4]:00$/)
+
+    const other = users.other
+    if (other?.loggedIn) {
+      await other.page.goto('/schedules')
+      await other.page.locator(sel('schedule-row')).first().waitFor()
+      assert.equal(await other.page.locator(sel('schedule-new')).count(), 0)
+      assert.equal(await other.page.locator(sel('schedule-delete')).count(), 0)
+      assert.ok(await other.page.locator(sel('schedule-view')).count() > 0)
+      await page.bringToFront()
+    }
+
+    await row.locator(sel('schedule-delete')).click()
+    await expectText(page.locator(sel('schedule-delete-text')), /No device of yours is on this schedule/)
+    await page.click(sel('schedule-delete-confirm'))
+    await notified(page, `Schedule “${NAME}” deleted.`)
+    await eventually(async () => assert.equal(await row.count(), 0))
+    assert.equal((await scheduleIds(context))[NAME], undefined, 'deleted in the API')
+  })
+
   it('sent no request off 127.0.0.0/8', () => {
     assert.deepEqual(chrome.blocked, [])
   })

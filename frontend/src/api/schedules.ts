@@ -1,4 +1,4 @@
-/** `/api/backup-schedules/` (read side) and the bulk assignment under `/api/scheduled-backups/`. */
+/** `/api/backup-schedules/` (list, create, update, delete) and the bulk assignment under `/api/scheduled-backups/`. */
 
 import { api, type ResponseBody } from './client'
 import type { components } from './schema'
@@ -6,6 +6,9 @@ import type { components } from './schema'
 export type ScheduleType = components['schemas']['ScheduleTypeEnum']
 /** A schedule as `/api/backup-schedules/` lists it, with its description and next runs. */
 export type BackupSchedule = components['schemas']['BackupSchedule']
+/** The writable fields of a schedule (POST, and PATCH with every field). */
+export type BackupScheduleInput = components['schemas']['BackupScheduleRequest']
+export type OverlapPolicy = components['schemas']['OverlapPolicyEnum']
 export type BulkAssignResult = ResponseBody<'/api/scheduled-backups/bulk-assign/', 'post'>
 
 /**
@@ -24,4 +27,19 @@ export async function listSchedules(): Promise<BackupSchedule[]> {
 /** All-or-nothing; 400 `{"device_ids": [...]}` or `{"schedule_id": [...]}`. */
 export function bulkAssignSchedule(scheduleId: number | null, deviceIds: number[]): Promise<BulkAssignResult> {
   return api.post('/api/scheduled-backups/bulk-assign/', { schedule_id: scheduleId, device_ids: deviceIds })
+}
+
+/** Staff only; 400 gives a list of messages per field (`{"day_of_week": ["..."]}`). */
+export function createSchedule(input: BackupScheduleInput): Promise<BackupSchedule> {
+  return api.post('/api/backup-schedules/', input)
+}
+
+/** Every field at once (PATCH: the client has no PUT); same errors as create. */
+export function updateSchedule(id: number, input: BackupScheduleInput): Promise<BackupSchedule> {
+  return api.patch('/api/backup-schedules/{id}/', input, { path: { id } })
+}
+
+/** Staff only; 204. Devices on the schedule are left without one. */
+export async function deleteSchedule(id: number): Promise<void> {
+  await api.delete('/api/backup-schedules/{id}/', { path: { id } })
 }

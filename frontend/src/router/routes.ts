@@ -56,6 +56,12 @@ const routes: RouteRecordRaw[] = [
         meta: { title: 'Schedule Calendar' },
       },
       {
+        path: 'schedules',
+        name: 'schedules',
+        component: () => import('../pages/SchedulesPage.vue'),
+        meta: { title: 'Schedules' },
+      },
+      {
         path: 'results',
         name: 'results',
         component: () => import('../pages/ResultsPage.vue'),
