@@ -11,7 +11,7 @@ const listed: BackupSchedule = {
   id: 5, name: 'Nightly', schedule_type: 'daily', hour: 2, minute: 0, day_of_week: null,
   day_of_month: null, cron_expression: null, enabled: true, next_run_at: '2026-11-10T15:00:00Z',
   last_run_at: null, device_count: 3, description: 'Daily at 02:00',
-  timezone: null, priority: 5, spread_minutes: 0, overlap_policy: 'skip',
+  timezone: null, priority: 5, spread_minutes: 0, overlap_policy: 'skip', capacity_warning: null,
   next_runs: ['2026-11-10T15:00:00Z', '2026-11-11T15:00:00Z'],
 }
 const unlisted: DeviceSchedule = {

@@ -13,7 +13,7 @@ describe('scheduleOptions', () => {
     next_run_at: null,
     last_run_at: null,
     device_count: 0,
-    timezone: null, priority: 5, spread_minutes: 0, overlap_policy: 'skip' as const,
+    timezone: null, priority: 5, spread_minutes: 0, overlap_policy: 'skip' as const, capacity_warning: null,
   }
   it('sorts by name and keeps the current schedule even if unlisted', () => {
     const options = scheduleOptions(
@@ -37,7 +37,7 @@ describe('scheduleOptions with an explicit "No schedule"', () => {
     const schedule = {
       schedule_type: 'weekly' as const, hour: 3, minute: 0, day_of_week: 6, day_of_month: null,
       cron_expression: null, next_run_at: null, last_run_at: null, device_count: 0, next_runs: [],
-      timezone: null, priority: 5, spread_minutes: 0, overlap_policy: 'skip' as const,
+      timezone: null, priority: 5, spread_minutes: 0, overlap_policy: 'skip' as const, capacity_warning: null,
     }
     const options = scheduleOptions(
       [
