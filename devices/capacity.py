@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count
 
 from devices.analytics import analytics
-from devices.dispatch.fanout import active_windows
-from devices.models import Device
+from devices.models import Device, MaintenanceWindow
 from schedules.models import BackupSchedule
 from schedules.policy import CapacityWarning, capacity_warning, occurrence_estimate
 from schedules.recurrence import RecurrenceError
@@ -48,7 +47,7 @@ def capacity_warnings(
     for schedule_id, group_id, limit, n in rows:
         if group_id in p95:
             groups[schedule_id].append((n, limit or 1, float(p95[group_id] or 0)))
-    windows = active_windows() if groups else []
+    windows = MaintenanceWindow.enabled_specs() if groups else []
     warnings = {}
     for schedule_id, measured in groups.items():
         schedule = enabled[schedule_id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,7 +25,9 @@ from devices.choices import (
 )
 from schedules.models import BackupSchedule
 from schedules.policy import WindowSpec
-from schedules.recurrence import Recurrence, field_errors
+from schedules.recurrence import Recurrence, RecurrenceError, field_errors
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_SLUG = "default"
 
@@ -453,6 +456,25 @@ class MaintenanceWindow(models.Model):
             start=self.start, device_groups=frozenset(device_groups),
             collection_groups=frozenset(collection_groups),
         )
+
+    @classmethod
+    def enabled_specs(cls) -> list[WindowSpec]:
+        """The enabled windows as the rules see them (one query, and two more when there are
+        any); an invalid one is logged and left out."""
+        specs = []
+        rows = cls.objects.filter(enabled=True).prefetch_related(
+            models.Prefetch("device_groups", queryset=DeviceGroup.objects.only("pk")),
+            models.Prefetch("collection_groups", queryset=CollectionGroup.objects.only("pk")),
+        )
+        for row in rows:
+            try:
+                specs.append(row.spec(
+                    device_groups=[g.pk for g in row.device_groups.all()],
+                    collection_groups=[g.pk for g in row.collection_groups.all()]))
+            except RecurrenceError as exc:
+                logger.error("maintenance window=%s is invalid and holds nothing: %s",
+                             row.pk, exc)
+        return specs
 
     def clean(self) -> None:
         super().clean()

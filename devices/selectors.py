@@ -27,8 +27,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from devices.models import Device, DeviceBackupResult
+from devices.models import Device, DeviceBackupResult, MaintenanceWindow
 from schedules.models import BackupSchedule
+from schedules.policy import deferral_spans, deferred_until
 from schedules.recurrence import Recurrence, RecurrenceError
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,9 @@ class _CalendarEntryBase(TypedDict):
 
 class CalendarEntry(_CalendarEntryBase, total=False):
     results: dict[str, int]  # occurrences at or before now only: result counts by status
+    # upcoming occurrences a defer window holds (for every device): the planned local time,
+    # `time` being when it really fires
+    deferred_from: str
 
 
 Calendar = dict[str, list[CalendarEntry]]
@@ -139,7 +143,7 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
     lists no devices unless they ran (today is listed whole, as it is planned). Manual runs
     are not occurrences and are left out.
 
-    Four queries, whatever the fleet or the window, and memory bounded by the caps: the
+    Five queries (seven with maintenance windows), whatever the fleet or the window, and memory bounded by the caps: the
     database returns at most 50 devices per schedule and per past occurrence. A schedule's
     upcoming device list is built once and the same list object is shared by all its future
     entries (renderers may rely on that).
@@ -184,11 +188,17 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
             entry["timezone"] = schedule.timezone if schedule else None
             entries.append(entry)
 
+    deferrals = deferral_spans(MaintenanceWindow.enabled_specs(), window_start, window_end)
     for schedule, instants in planned:
         devices = devices_by_schedule.get(schedule.pk, [])
         upcoming = _upcoming_entry(schedule, devices, counts.get(schedule.pk, 0))
         for instant in instants:
-            if instant > now:
+            fires = deferred_until(deferrals, instant) if deferrals else None
+            if fires is not None and instant > now:
+                entry = upcoming.copy()
+                entry["deferred_from"] = _local_time(instant, zone)
+                add(fires, entry)
+            elif instant > now:
                 add(instant, upcoming.copy())
             else:  # due, and nothing ran for the devices this user sees
                 add(instant, _past_entry(schedule.pk, schedule.name))

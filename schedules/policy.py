@@ -119,6 +119,22 @@ def windows_at(windows: Iterable[WindowSpec], instant: datetime) -> Hold:
     return Hold(skip=tuple(skip), defer=tuple(defer))
 
 
+def deferral_spans(windows: Iterable[WindowSpec], start: datetime,
+                   end: datetime) -> list[tuple[datetime, datetime]]:
+    """The spans of the `defer` windows that hold every device, overlapping [start, end):
+    what the calendar can say of a whole occurrence."""
+    return sorted(span for w in windows if w.policy == DEFER and w.everything
+                  for span in w.spans_between(start, end))
+
+
+def deferred_until(
+    spans: Iterable[tuple[datetime, datetime]], instant: datetime
+) -> datetime | None:
+    """When an occurrence at `instant` fires, if `spans` (deferral_spans) hold it."""
+    ends = [end for begin, end in spans if begin <= instant < end]
+    return max(ends) if ends else None
+
+
 def device_fate(
     hold: Hold, *, device_group: int | None, collection_group: int | None, at: datetime
 ) -> tuple[str, datetime]:

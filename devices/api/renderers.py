@@ -78,6 +78,8 @@ class CalendarJSONRenderer(JSONRenderer):
                     int(entry["spread_minutes"]), _encode(entry["timezone"])))
                 if "results" in entry:
                     parts.append(b',"results":%s' % _encode(entry["results"]))
+                if "deferred_from" in entry:
+                    parts.append(b',"deferred_from":%s' % _encode(entry["deferred_from"]))
                 parts.append(b"}")
             parts.append(b"]")
         parts.append(b"}")

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, F, PositiveIntegerField, Prefetch, Q, QuerySet, When
+from django.db.models import Case, F, PositiveIntegerField, Q, QuerySet, When
 from django.utils import timezone
 
 from devices.choices import TERMINAL_RESULT_STATUSES
@@ -28,17 +28,10 @@ from devices.choices import DeviceBackupResultStatusChoices as Status
 from devices.choices import SkipReasonChoices as SkipReason
 from devices.dispatch.publisher import CollectPublisher, Fence, FenceLost
 from devices.metrics import count_finished, count_published
-from devices.models import (
-    CollectionGroup,
-    Device,
-    DeviceBackupResult,
-    DeviceGroup,
-    MaintenanceWindow,
-)
+from devices.models import Device, DeviceBackupResult, MaintenanceWindow
 from project.utc import utc_iso
 from schedules.models import BackupSchedule
 from schedules.policy import DEFER, SKIP, SPREAD_SQL, Hold, WindowSpec, windows_at
-from schedules.recurrence import RecurrenceError
 
 logger = logging.getLogger(__name__)
 
@@ -300,8 +293,9 @@ def enqueue_occurrence(
         assert occurrence.schedule_id is not None, "a device backed up now names its device"
         devices = scheduled_devices(occurrence.schedule_id)
     with transaction.atomic():
-        scheduled = occurrence.schedule_id is not None and not occurrence.manual
-        hold = windows_at(active_windows(), occurrence.scheduled_for) if scheduled else NO_HOLD
+        hold = NO_HOLD  # run-now is not held: an operator asked
+        if occurrence.schedule_id is not None and not occurrence.manual:
+            hold = windows_at(MaintenanceWindow.enabled_specs(), occurrence.scheduled_for)
         created = _create_under_windows(occurrence, devices, hold)
     if created and occurrence.schedule_id is not None:
         overlapping = DeviceBackupResult.objects.filter(
@@ -318,22 +312,6 @@ def enqueue_occurrence(
 
 
 NO_HOLD = Hold(skip=(), defer=())
-
-
-def active_windows() -> list[WindowSpec]:
-    """The enabled maintenance windows, as the rules see them (three queries)."""
-    windows = []
-    rows = MaintenanceWindow.objects.filter(enabled=True).prefetch_related(
-        Prefetch("device_groups", queryset=DeviceGroup.objects.only("pk")),
-        Prefetch("collection_groups", queryset=CollectionGroup.objects.only("pk")),
-    )
-    for row in rows:
-        try:
-            windows.append(row.spec(device_groups=[g.pk for g in row.device_groups.all()],
-                                    collection_groups=[g.pk for g in row.collection_groups.all()]))
-        except RecurrenceError as exc:
-            logger.error("maintenance window=%s is invalid and holds nothing: %s", row.pk, exc)
-    return windows
 
 
 def _in_scope(devices: QuerySet[Device], window: WindowSpec) -> QuerySet[Device]:

@@ -301,7 +301,8 @@ def test_query_count_is_the_same_for_10_and_500_devices_and_any_window(
         add_devices(49, device_group=core, backup_schedule=schedule)
         add_devices(49, device_group=branch, backup_schedule=schedule)
     large = count_queries(30)
-    assert small == large == count_queries(1) == count_queries(366) == 2
+    # devices + the maintenance windows (their groups are read only when there are some)
+    assert small == large == count_queries(1) == count_queries(366) == 3
     days = calendar(client, "start=2027-06-01&days=1")
     assert sum(e["device_count"] for e in days["2027-06-01"]) == 1 + 3 + 49 * 5
 
@@ -469,10 +470,26 @@ def test_query_count_of_a_past_window_is_fixed(
     for days_ago in range(1, 15):
         for device in devices:
             _ran(device, daily, _days_ago(sydney, days_ago), "success")
-    assert count_queries() == small == 4
+    assert count_queries() == small == 5  # the past's 2, devices, schedules, windows
     days = calendar(client, f"start={start}&days=30")
     [entry] = [e for e in _entries(days, _days_ago(sydney, 3), sydney)
                if e["schedule_id"] == daily.pk]
     assert entry["device_count"] == 60 and len(entry["devices"]) == 50
     assert entry["devices_truncated"] is True
     assert [d["name"] for d in entry["devices"]] == sorted(d["name"] for d in entry["devices"])
+
+
+def test_an_occurrence_a_defer_window_holds_shows_at_its_end_and_says_when_it_was_planned(
+    fleet: dict[str, Any], api_client: Any, make_schedule: Any, sydney: ZoneInfo
+) -> None:
+    from devices.models import MaintenanceWindow
+
+    make_schedule(name="Late night", hour=23, minute=30)
+    MaintenanceWindow.objects.create(  # 23:00-00:30 every night: 23:30 fires at 00:30
+        name="Night freeze", policy="defer", schedule_type="daily", hour=23, minute=0,
+        duration_minutes=90)
+    days = calendar(api_client(fleet["users"]["viewer"]), "start=2027-06-01&days=2")
+    june_2 = [e for e in days["2027-06-02"] if e["schedule_name"] == "Late night"]
+    assert [(e["time"], e["deferred_from"]) for e in june_2] == [("00:30", "23:30")]
+    assert all("deferred_from" not in e for entries in days.values() for e in entries
+               if e["schedule_name"] != "Late night")

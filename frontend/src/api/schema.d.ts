@@ -2705,6 +2705,7 @@ export interface operations {
                             results?: {
                                 [key: string]: number;
                             };
+                            deferred_from?: string;
                         }[];
                     };
                 };
