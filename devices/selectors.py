@@ -143,8 +143,9 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
     lists no devices unless they ran (today is listed whole, as it is planned). Manual runs
     are not occurrences and are left out.
 
-    Five queries (seven with maintenance windows), whatever the fleet or the window, and memory bounded by the caps: the
-    database returns at most 50 devices per schedule and per past occurrence. A schedule's
+    Five queries (seven with maintenance windows), whatever the fleet or the window, and
+    memory bounded by the caps: the database returns at most 50 devices per schedule and per
+    past occurrence. A schedule's
     upcoming device list is built once and the same list object is shared by all its future
     entries (renderers may rely on that).
     """
