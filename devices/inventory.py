@@ -16,11 +16,19 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, models, transaction
 from django.utils.text import slugify
 
-from devices.models import CollectionGroup, CredentialSet, Device, DeviceGroup
+from devices.models import (
+    CollectionGroup,
+    CredentialSet,
+    Device,
+    DeviceGroup,
+    MaintenanceWindow,
+)
+from devices.services import WINDOW_FIELDS, maintenance_window_save
 from schedules.models import BackupSchedule
 from schedules.services import schedule_create, schedule_update
 
-SECTIONS = ("collection_groups", "device_groups", "schedules", "devices")
+SECTIONS = ("collection_groups", "device_groups", "schedules", "devices", "maintenance_windows")
+OPTIONAL_SECTIONS = ("maintenance_windows",)
 SCHEDULE_KEYS = {
     "name", "schedule_type", "hour", "minute", "day_of_week", "day_of_month",
     "cron_expression", "enabled", "timezone", "priority", "spread_minutes", "overlap_policy",
@@ -31,6 +39,8 @@ DEVICE_KEYS = {
 }
 DEVICE_GROUP_KEYS = {"name", "user_groups", "credential_set"}
 COLLECTION_GROUP_KEYS = {"name", "slug", "concurrency_limit"}
+WINDOW_KEYS = {*WINDOW_FIELDS, "device_groups", "collection_groups"}
+WINDOW_NUMBERS = ("hour", "minute", "day_of_week", "day_of_month", "duration_minutes")
 GROUP_NAME_MAX_LENGTH = Group._meta.get_field("name").max_length or 150
 DEVICE_TEXT_FIELDS = ("ip_address", "backup_method", "platform", "backup_command")
 
@@ -82,6 +92,8 @@ class ImportReport:
         parts = []
         for section in SECTIONS:
             c = self.counts[section]
+            if section in OPTIONAL_SECTIONS and not sum(c.values()):
+                continue  # a file without the section reads as before it existed
             parts.append(
                 f"{section}: {c['created']} created, {c['updated']} updated, "
                 f"{c['unchanged']} unchanged"
@@ -239,17 +251,18 @@ class _Importer:
         self, section: str, label: str, existing: dict[str, Any], *, name: str,
         values: dict[str, Any], make: Callable[[], Any],
         check: Callable[[Any], None] | None = None,
-        save: Callable[[Any, bool], Any] | None = None,
+        save: Callable[[Any, bool], Any] | None = None, also_changed: bool = False,
     ) -> None:
         """The one way a record is written: the object named `name` (made by `make()` when
         there is none) takes `values`, is validated (plus `check(obj)`, which may add
         errors), and is saved — by `save(obj, created)` when given — only when it is new or
-        changed and nothing was wrong with it. Counted in the report either way."""
+        changed (`also_changed`: by what `values` do not hold) and nothing was wrong with it.
+        Counted in the report either way."""
         obj = existing.get(name)
         created = obj is None
         if obj is None:
             obj = make()
-        changed = self._changes(obj, values)
+        changed = self._changes(obj, values) or also_changed
         before = len(self.errors)
         self._validate(section, label, obj, exclude=[])
         if check is not None:
@@ -271,6 +284,7 @@ class _Importer:
         device_groups = self._device_groups()
         schedules = self._schedules()
         self._devices(collection, device_groups, schedules)
+        self._maintenance_windows(collection, device_groups)
         if self.errors:
             raise InventoryError(self.errors)
         return self.report
@@ -442,6 +456,84 @@ class _Importer:
                 continue
             self._upsert("devices", label, existing, name=item["name"], values=values,
                          make=partial(Device, name=item["name"]))
+
+    def _maintenance_windows(
+        self, collection: dict[str, CollectionGroup], device_groups: dict[str, DeviceGroup]
+    ) -> None:
+        records = self._records("maintenance_windows")
+        self._duplicates("maintenance_windows", records)
+        existing = {w.name: w for w in MaintenanceWindow.objects.prefetch_related(
+            "device_groups", "collection_groups")}
+        for label, item in records:
+            if self._unknown_keys(label, item, WINDOW_KEYS):
+                continue
+            values = {k: v for k, v in item.items() if k in WINDOW_FIELDS and k != "name"}
+            bad = [k for k in WINDOW_NUMBERS if values.get(k) is not None
+                   and (not isinstance(values[k], int) or isinstance(values[k], bool))]
+            for key in bad:
+                self.errors.append(f"{label}: {key}: expected a whole number, "
+                                   f"got {show(values[key])}")
+            start = self._window_start(label, values.get("start"))
+            if bad or start is False:
+                continue
+            if "start" in values:
+                values["start"] = start
+            scope = {key: self._names(label, key, item.get(key), known)
+                     for key, known in (("device_groups", device_groups),
+                                        ("collection_groups", collection))}
+            if any(v is None for v in scope.values()):
+                continue
+            window = existing.get(item["name"])
+            rescoped = window is not None and any(
+                {g.pk for g in scope[key] or []} != {g.pk for g in getattr(window, key).all()}
+                for key in scope)
+            self._upsert(
+                "maintenance_windows", label, existing, name=item["name"], values=values,
+                make=partial(MaintenanceWindow, name=item["name"]),
+                save=partial(_save_window, scope), also_changed=rescoped,
+            )
+
+    def _names(self, label: str, key: str, raw: Any, known: dict[str, Any]) -> list[Any] | None:
+        """The groups a list of names refers to (None after reporting an error)."""
+        if raw is None:
+            return []
+        if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
+            self.errors.append(f"{label}: {key}: expected a list of names")
+            return None
+        unknown = [n for n in raw if n not in known]
+        for name in unknown:
+            self.errors.append(f"{label}: {key}: unknown {key[:-1].replace('_', ' ')} "
+                               f"{show(name)}")
+        return None if unknown else [known[n] for n in raw]
+
+    def _window_start(self, label: str, raw: Any) -> Any:
+        """`start` as an aware datetime (YAML may give a datetime or an ISO string; without an
+        offset it is display-local), None when absent, False after reporting an error."""
+        from datetime import datetime
+
+        from django.utils import timezone
+
+        if raw is None:
+            return None
+        value = raw
+        if isinstance(raw, str):
+            try:
+                value = datetime.fromisoformat(raw)
+            except ValueError:
+                value = None
+        if not isinstance(value, datetime):
+            self.errors.append(f"{label}: start: expected a date and time "
+                               f"(YYYY-MM-DDTHH:MM[+HH:MM]), got {show(raw)}")
+            return False
+        if value.tzinfo is None:
+            value = timezone.make_aware(value, timezone.get_default_timezone())
+        return value
+
+
+def _save_window(scope: dict[str, Any], window: MaintenanceWindow, created: bool) -> Any:
+    """Through the service, like the API: the window and its scope, all or nothing."""
+    return maintenance_window_save(window=window, data={}, **scope)
+
 
 def _save_schedule(values: dict[str, Any], schedule: BackupSchedule, created: bool) -> Any:
     """Through the services, like the admin and the API (derived fields, the beat)."""

@@ -279,3 +279,60 @@ def test_values_in_error_messages_are_shortened(tmp_path: Path) -> None:
 def test_recursive_aliases_are_refused(tmp_path: Path) -> None:
     message = refused(tmp_path, "devices: &loop [*loop]\n")
     assert "line 1" in message and "refers to itself" in message
+
+
+WINDOWS = GOOD + """
+maintenance_windows:
+  - {name: "Core freeze", schedule_type: daily, hour: 23, minute: 0, duration_minutes: 180,
+     policy: defer, device_groups: [core]}
+  - {name: "Migration", schedule_type: once, start: "2027-06-05T22:00:00+10:00",
+     duration_minutes: 240, policy: skip, collection_groups: [sydney-dc1]}
+"""
+
+
+def test_maintenance_windows_import_with_their_scope_and_a_rerun_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    from devices.models import MaintenanceWindow
+
+    first = run(tmp_path, WINDOWS)
+    assert "maintenance_windows: 2 created" in first
+    freeze = MaintenanceWindow.objects.get(name="Core freeze")
+    assert (freeze.policy, freeze.hour, freeze.duration_minutes) == ("defer", 23, 180)
+    assert [g.name for g in freeze.device_groups.all()] == ["core"]
+    migration = MaintenanceWindow.objects.get(name="Migration")
+    assert migration.start == datetime(2027, 6, 5, 12, tzinfo=UTC)
+    assert [g.slug for g in migration.collection_groups.all()] == ["sydney-dc1"]
+    assert "maintenance_windows: 0 created, 0 updated, 2 unchanged" in run(tmp_path, WINDOWS)
+    widened = WINDOWS.replace("policy: defer, device_groups: [core]", "policy: defer")
+    assert "maintenance_windows: 0 created, 1 updated, 1 unchanged" in run(tmp_path, widened)
+    assert not MaintenanceWindow.objects.get(name="Core freeze").device_groups.exists()
+
+
+@pytest.mark.parametrize(
+    ("mutation", "expected"),
+    [
+        (("device_groups: [core]}", "device_groups: [edge]}"),
+         "maintenance_windows[0] (Core freeze): device_groups: unknown device group 'edge'"),
+        (("duration_minutes: 180", "duration_minutes: 0"),
+         "maintenance_windows[0] (Core freeze): duration_minutes: Duration must be"),
+        (('start: "2027-06-05T22:00:00+10:00"', 'start: "next friday"'),
+         "maintenance_windows[1] (Migration): start: expected a date and time"),
+        (("hour: 23, minute: 0, duration", "hour: '23', minute: 0, duration"),
+         "maintenance_windows[0] (Core freeze): hour: expected a whole number"),
+        (("policy: skip", "policy: pause"), "maintenance_windows[1] (Migration): policy:"),
+    ],
+)
+def test_a_bad_maintenance_window_is_a_located_error_and_nothing_is_imported(
+    tmp_path: Path, mutation: tuple[str, str], expected: str
+) -> None:
+    from devices.models import MaintenanceWindow
+
+    text = WINDOWS.replace(*mutation)
+    assert text != WINDOWS
+    with pytest.raises(CommandError) as err:
+        run(tmp_path, text)
+    assert expected in str(err.value) and "nothing imported" in str(err.value)
+    assert not MaintenanceWindow.objects.exists() and not Device.objects.exists()
