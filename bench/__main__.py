@@ -193,6 +193,14 @@ def run_calendar(args: argparse.Namespace, targets: Targets, rows: list[Row],
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--compare"]:  # two runs of the history (bench/history.py)
+        from bench import history
+
+        if len(argv) != 3:
+            print("usage: python -m bench --compare A B  (files, or latest / previous)",
+                  file=sys.stderr)
+            return 2
+        return history.main(argv[1], argv[2])
     if "--chaos" in argv:  # a scenario of its own, with its own options (bench/chaos.py)
         from bench import chaos
 
@@ -218,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated fan-out sizes (default 1000,10000,100000)")
     parser.add_argument("--markdown", default=None, help="also write the tables here")
     parser.add_argument("--json", default=None, help="also write every figure here")
+    parser.add_argument("--no-history", action="store_true",
+                        help="do not keep this run in docs/bench/ (a full run is kept)")
     args = parser.parse_args(argv)
     repeat = args.repeat or (1 if args.quick else 3)
     lateness = args.lateness_minutes if args.lateness_minutes is not None else (
@@ -290,10 +300,15 @@ def main(argv: list[str] | None = None) -> int:
         lines = ["| | |", "|---|---|", *[f"| {k} | {v} |" for k, v in info.items()], "",
                  render_markdown(headline), "", render_markdown_sections(main_table), ""]
         Path(args.markdown).write_text("\n".join(lines))
+    run = {"info": info, "rows": [r.__dict__ for r in rows], "failures": failures}
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {"info": info, "rows": [r.__dict__ for r in rows], "failures": failures},
-            indent=1, default=str))
+        Path(args.json).write_text(json.dumps(run, indent=1, default=str))
+    if not args.quick and not args.no_history:
+        from bench import history
+
+        kept = history.save(run, stamp=time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+        print(f"\nkept as {kept.relative_to(ROOT)}; compare: python -m bench --compare "
+              "previous latest")
     return 1 if failures else 0
 
 
