@@ -29,8 +29,10 @@ def floor_minute(t: datetime) -> datetime:
     return t.replace(second=0, microsecond=0)
 
 
-def cron_schedule(expr: str, *, active_since: datetime, name: str = "cron") -> BackupSchedule:
-    schedule = schedule_create(name=name, schedule_type="cron", cron_expression=expr)
+def cron_schedule(expr: str, *, active_since: datetime, name: str = "cron",
+                  overlap_policy: str = "skip") -> BackupSchedule:
+    schedule = schedule_create(name=name, schedule_type="cron", cron_expression=expr,
+                               overlap_policy=overlap_policy)
     BackupSchedule.objects.filter(pk=schedule.pk).update(active_since=active_since)
     return schedule
 
@@ -141,10 +143,14 @@ def test_catch_up_after_real_downtime_runs_recent_occurrences_and_records_old_as
 ) -> None:
     beat_config(restart_window_minutes=3)
     now = datetime.now(UTC)
-    every_minute = cron_schedule("* * * * *", active_since=now - timedelta(days=1))
+    # overlap_policy "queue": each caught-up occurrence is queued, though the one before
+    # still waits (with "skip" they would be skipped/overlap: beat/tests/test_service.py)
+    every_minute = cron_schedule("* * * * *", active_since=now - timedelta(days=1),
+                                 overlap_policy="queue")
     ids = make_devices(3, schedule=every_minute)
     # A schedule created after the outage began: nothing before it counts as missed.
-    late = cron_schedule("* * * * *", active_since=now - timedelta(minutes=2), name="late")
+    late = cron_schedule("* * * * *", active_since=now - timedelta(minutes=2), name="late",
+                         overlap_policy="queue")
     make_devices(1, schedule=late, prefix="late")
 
     beat = procs.beat()

@@ -82,7 +82,10 @@ SLOW = {"DEVICEVAULT_PUBLISH_BATCH": 10}  # batches per occurrence: a stop lands
 def catch_up_fleet(n_devices: int) -> tuple[BackupSchedule, list[int], datetime]:
     """A per-minute cron on `n_devices` devices and a last_tick 100 minutes back."""
     now = datetime.now(UTC)
-    schedule = cron_schedule("* * * * *", active_since=now - timedelta(days=1))
+    # overlap_policy "queue": every caught-up occurrence is queued, so each one's rows show
+    # whether it was handled (with "skip" all but the first would be skipped/overlap)
+    schedule = cron_schedule("* * * * *", active_since=now - timedelta(days=1),
+                             overlap_policy="queue")
     devices = make_devices(n_devices, schedule=schedule)
     last_tick = now - timedelta(minutes=100)
     set_last_tick(last_tick)
