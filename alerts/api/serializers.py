@@ -162,10 +162,15 @@ class NotificationRuleSerializer(RejectUnknownFieldsMixin, serializers.ModelSeri
         return [groups[pk] for pk in dict.fromkeys(value)]
 
     def to_representation(self, instance: NotificationRule) -> dict[str, Any]:
-        data = super().to_representation(instance)
-        data["channel"] = instance.channel_id
-        data["device_groups"] = sorted(g.pk for g in instance.device_groups.all())
-        return data
+        when = UtcDateTimeField()
+        return {
+            "id": instance.pk, "name": instance.name, "owner": instance.owner.username,
+            "channel": instance.channel_id, "events": list(instance.events or ()),
+            "device_groups": sorted(g.pk for g in instance.device_groups.all()),
+            "failures_in_a_row": instance.failures_in_a_row, "enabled": instance.enabled,
+            "created_at": when.to_representation(instance.created_at),
+            "updated_at": when.to_representation(instance.updated_at),
+        }
 
 
 class NotificationSerializer(serializers.ModelSerializer):

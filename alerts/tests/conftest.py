@@ -16,7 +16,7 @@ import pytest
 
 class Receiver:
     """A webhook receiver: answers each POST with the next status of `statuses` (then 200)
-    and keeps every request (`requests`: dicts of body bytes and headers)."""
+    and keeps every request (`requests`: body bytes, lower-cased headers, status)."""
 
     def __init__(self) -> None:
         self.statuses: list[int] = []
@@ -29,7 +29,8 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver.lock:
                     code = receiver.statuses.pop(0) if receiver.statuses else 200
-                    receiver.requests.append({"body": body, "headers": dict(self.headers),
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    receiver.requests.append({"body": body, "headers": headers,
                                               "status": code})
                 self.send_response(code)
                 self.send_header("Content-Length", "2")
