@@ -204,3 +204,10 @@ class TestSendSerializer(serializers.Serializer):
     notification_id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=["sent", "failed"])
     error = serializers.CharField(allow_blank=True)
+
+
+class DeviceGroupChoiceSerializer(serializers.Serializer):
+    """A device group a rule may name."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()

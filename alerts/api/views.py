@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from alerts.api.serializers import (
+    DeviceGroupChoiceSerializer,
     NotificationChannelSerializer,
     NotificationRuleSerializer,
     NotificationSerializer,
@@ -29,6 +30,7 @@ from alerts.services import (
     rules_for_user,
     test_send,
 )
+from devices.access import allowed_device_groups
 from project.api import ApiViewMixin, WritePermission
 
 logger = logging.getLogger(__name__)
@@ -96,6 +98,13 @@ class NotificationRuleViewSet(ApiViewMixin, viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[NotificationRule]:
         return rules_for_user(self.request.user)
+
+    @extend_schema(summary="The device groups you may name in a rule",
+                   responses={200: DeviceGroupChoiceSerializer(many=True)})
+    @action(detail=False, methods=["get"], url_path="device-groups", pagination_class=None)
+    def device_groups(self, request: Request) -> Response:
+        groups = allowed_device_groups(request.user).order_by("name").values("id", "name")
+        return Response(DeviceGroupChoiceSerializer(groups, many=True).data)
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = rule_save(owner=self.request.user, **serializer.validated_data)

@@ -139,3 +139,12 @@ def test_a_failing_test_send_says_why(
     response = api_client(fleet["users"]["staff"]).post(f"{CHANNELS}{channel.pk}/test/")
     assert response.json()["status"] == "failed"
     assert response.json()["error"].startswith("http 500")
+
+
+def test_the_device_groups_a_rule_may_name_are_those_the_user_sees(
+    fleet: dict[str, Any], api_client: Any,
+) -> None:
+    answer = api_client(fleet["users"]["viewer"]).get(f"{RULES}device-groups/").json()
+    assert answer == [{"id": fleet["device_groups"]["core"].pk, "name": "core"}]
+    everything = api_client(fleet["users"]["superuser"]).get(f"{RULES}device-groups/").json()
+    assert [g["name"] for g in everything] == ["branch", "core"]

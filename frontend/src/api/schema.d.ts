@@ -434,6 +434,27 @@ export interface paths {
         patch: operations["notification_rules_partial_update"];
         trace?: never;
     };
+    "/api/notification-rules/device-groups/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The device groups you may name in a rule
+         * @description Rules belong to the user who creates them: each user sees and changes only their own
+         *     (a superuser every one). A rule reports only the devices its owner may see.
+         */
+        get: operations["notification_rules_device_groups_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/notifications/": {
         parameters: {
             query?: never;
@@ -791,6 +812,11 @@ export interface components {
             /** @description The device's backup before this one */
             readonly previous_id: number | null;
             readonly content: string;
+        };
+        /** @description A device group a rule may name. */
+        DeviceGroupChoice: {
+            id: number;
+            name: string;
         };
         /** @description An error: `{"detail": "message"}`, or a list of messages per field or query parameter (`{"hour": ["..."]}`). */
         Error: {
@@ -2963,6 +2989,61 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NotificationRule"];
+                };
+            };
+            /** @description Invalid request body or query parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authenticated, or not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (or not visible to this user) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    notification_rules_device_groups_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceGroupChoice"][];
                 };
             };
             /** @description Invalid request body or query parameters */
