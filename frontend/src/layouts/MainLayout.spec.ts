@@ -26,6 +26,7 @@ describe('MainLayout', () => {
     expect(wrapper.get('[data-test="current-user"]').text()).toBe('alice')
     expect(wrapper.get('[data-test="nav-devices"]').attributes('href')).toBe('/devices')
     expect(wrapper.get('[data-test="nav-calendar"]').attributes('href')).toBe('/vaultadmin/schedule-calendar')
+    expect(wrapper.get('[data-test="nav-alerts"]').attributes('href')).toBe('/alerts')
     expect(wrapper.get('[data-test="nav-admin"]').attributes('href')).toBe('/admin/')
     wrapper.unmount()
   })
