@@ -8,7 +8,9 @@ constraint, so the plan below is only ever applied once per condition, whoever e
 
 Storm control: the openings (and closings) of one evaluation are grouped per rule, event and
 occurrence (the schedule and `scheduled_for` of the results that caused them; stale devices
-and recoveries per evaluation); a group of more than one device is one summary message.
+per evaluation); a group of more than one device is one summary message. When one rule has
+more than MAX_OCCURRENCE_MESSAGES occurrences of one event in an evaluation, they are one
+message too.
 
 Access: a rule sees only the devices its owner may see (`RuleScope.covers`), narrowed to its
 device groups when it names any. `scheduler_down` concerns no device.
@@ -37,6 +39,9 @@ SCHEDULER_KIND = "scheduler_down"
 CONFIG_KIND = "config_changed"
 
 SCHEDULER_KEY = "scheduler"
+# A rule whose devices fail in more occurrences than this in one evaluation (a network outage
+# across many schedules) gets one message for the event, not one per occurrence.
+MAX_OCCURRENCE_MESSAGES = 5
 
 FAILED = "failed"
 SUCCESS = "success"
@@ -189,7 +194,19 @@ class _Grouper:
             message.result_id, message.detail = None, ""
 
     def messages(self) -> list[Message]:
-        return list(self._messages.values())
+        per_event: dict[tuple[int, str], list[Message]] = {}
+        for message in self._messages.values():
+            per_event.setdefault((message.rule_id, message.event), []).append(message)
+        found: list[Message] = []
+        for (rule_id, event), group in per_event.items():
+            if len(group) <= MAX_OCCURRENCE_MESSAGES:
+                found += group
+                continue
+            merged = Message(rule_id=rule_id, event=event,
+                             devices=[d for m in group for d in m.devices])
+            merged.detail = f"in {len(group)} occurrences"
+            found.append(merged)
+        return found
 
 
 def failing_event(rule: RuleScope, recent: tuple[Outcome, ...]) -> str | None:

@@ -172,3 +172,18 @@ def test_presets_shape_the_webhook_body_for_slack_and_teams() -> None:
     teams = messages.shaped(body, preset="teams", subject_line="S")
     assert teams["@type"] == "MessageCard" and teams["text"] == "Dev-001: backup failed."
     assert messages.shaped(body, preset="generic", subject_line="S") is body
+
+
+def test_failures_in_many_occurrences_at_once_are_one_message_per_rule() -> None:
+    def failed_in(pk: int, schedule: int) -> c.DeviceHistory:
+        occurrence = c.Occurrence(schedule_id=schedule, schedule_name=f"S{schedule}",
+                                  scheduled_for=T)
+        return c.DeviceHistory(device=device(pk), recent=(
+            c.Outcome(result_id=pk, status="failed", occurrence=occurrence),))
+
+    few = c.plan(c.Facts(rules=(rule(),), histories=tuple(failed_in(i, i) for i in range(5))))
+    assert len(few.messages) == 5
+    many = c.plan(c.Facts(rules=(rule(),), histories=tuple(failed_in(i, i) for i in range(200))))
+    [message] = many.messages
+    assert len(message.devices) == 200 and message.occurrence is None
+    assert messages.text(message).endswith("and 190 more: in 200 occurrences.")

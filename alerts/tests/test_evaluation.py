@@ -219,3 +219,27 @@ def test_a_failed_delivery_is_retried_then_given_up_after_a_day(
     sent.refresh_from_db()
     assert sent.status == "failed"
     assert delivery.deliver(sent.pk, now=now).status == "skipped"  # never sent again
+
+
+def test_the_stale_read_agrees_with_the_devices_rule(
+    fleet: dict[str, Any], finish: Any, make_schedule: Any, add_devices: Any,
+) -> None:
+    from alerts.evaluation import read_stale
+    from devices.models import Device
+    from devices.outcomes import filter_backup_status, stale_periods
+
+    now = timezone.now()
+    old = now - timedelta(days=20)
+    hourly = make_schedule(name="Hourly", schedule_type="cron", cron_expression="0 * * * *")
+    add_devices(6, prefix="Hourly", backup_schedule=hourly)
+    Device.objects.update(created_at=old)
+    hourly.__class__.objects.update(active_since=old)
+    devices = list(Device.objects.order_by("id"))
+    finish(devices[:2], "success", scheduled_for=now - timedelta(minutes=30))
+    finish(devices[2:4], "success", scheduled_for=now - timedelta(days=3))
+    finish(devices[4:5], "failed", scheduled_for=now - timedelta(minutes=30))
+    Device.objects.filter(pk=devices[5].pk).update(enabled=False)
+    expected = set(filter_backup_status(Device.objects.all(), "stale", now=now,
+                                        periods=stale_periods()).values_list("id", flat=True))
+    assert set(read_stale(now=now)) == expected
+    assert len(expected) >= 4
