@@ -308,7 +308,7 @@ def _apply(plan: c.Plan, *, rules: dict[int, NotificationRule], now: datetime) -
             closed_at=now if o.kind == c.CONFIG_KIND else None,
         )
         for o in plan.opens
-    ], batch_size=1000)
+    ], batch_size=5000)
     closing = [condition.id for condition in plan.closes]
     for start in range(0, len(closing), 1000):
         AlertCondition.objects.filter(
