@@ -113,7 +113,7 @@ def test_bad_rules_are_400_naming_the_field(
 
 
 def test_test_send_posts_a_signed_message_to_the_receiver(
-    fleet: dict[str, Any], api_client: Any, make_channel: Any, receiver: Any,
+    fleet: dict[str, Any], api_client: Any, make_channel: Any, receiver: Any, redis_db: Any,
 ) -> None:
     channel = make_channel(target=receiver.url, secret="k3y")
     staff = api_client(fleet["users"]["staff"])
@@ -129,6 +129,8 @@ def test_test_send_posts_a_signed_message_to_the_receiver(
     assert api_client(fleet["users"]["viewer"]).get("/api/notifications/").json()["count"] == 0
     assert api_client(fleet["users"]["viewer"]).post(
         f"{CHANNELS}{channel.pk}/test/").status_code == 403
+    assert 'devicevault_notifications_sent_total{kind="webhook"} 1.0' in api_client(
+        None).get("/metrics").content.decode()
 
 
 def test_a_failing_test_send_says_why(

@@ -203,6 +203,7 @@ def test_the_watermark_moves_and_a_config_change_is_reported_once(
 
 def test_a_failed_delivery_is_retried_then_given_up_after_a_day(
     fleet: dict[str, Any], make_channel: Any, make_rule: Any, finish: Any, settings: Any,
+    redis_db: Any, client: Any,
 ) -> None:
     settings.ALERTS_RETRY_BASE_SECONDS = 60
     now = timezone.now()
@@ -219,6 +220,9 @@ def test_a_failed_delivery_is_retried_then_given_up_after_a_day(
     sent.refresh_from_db()
     assert sent.status == "failed"
     assert delivery.deliver(sent.pk, now=now).status == "skipped"  # never sent again
+    metrics = client.get("/metrics").content.decode()
+    assert 'devicevault_notifications_failed_total{kind="webhook"} 1.0' in metrics
+    assert 'devicevault_notifications_sent_total{kind="webhook"} 0.0' in metrics
 
 
 def test_the_stale_read_agrees_with_the_devices_rule(
