@@ -236,14 +236,19 @@ def evaluate(*, now: datetime, send: Send, full: bool = True) -> Evaluation:
     wants_scheduler = c.SCHEDULER_DOWN in events
     if not full and not wants_scheduler:
         return Evaluation(opened=0, closed=0, notifications=[], stale=None, scheduler_down=None)
-    stale: dict[int, c.DeviceRef] | None = read_stale(now=now) if full else None
-    if stale is not None:
-        record_devices_stale(len(stale))
-    down = scheduler_is_down(now=now) if wants_scheduler or not full else None
     created: list[int] = []
+    stale: dict[int, c.DeviceRef] | None = None
+    down: bool | None = None
     try:
         with transaction.atomic():
             state, _ = EvaluatorState.objects.select_for_update().get_or_create(pk=1)
+            # Read under the lock: an evaluator that waited for it must not act on what it
+            # saw before the one ahead of it changed the conditions (a scheduler_down
+            # reopened by a stale reading, say).
+            stale = read_stale(now=now) if full else None
+            if stale is not None:
+                record_devices_stale(len(stale))
+            down = scheduler_is_down(now=now) if wants_scheduler or not full else None
             since = (state.results_until or now - FIRST_LOOKBACK) - OVERLAP
             wants_results = full and bool(
                 events & {c.BACKUP_FAILED, c.MISSED_WINDOW, c.RECOVERED}
