@@ -16,7 +16,7 @@ scripts/bootstrap.sh --test --frontend
 scripts/test-services.sh
 
 echo "== ruff"; .venv/bin/ruff check .
-echo "== mypy"; .venv/bin/mypy schedules beat devices project
+echo "== mypy"; .venv/bin/mypy schedules beat devices project alerts
 if command -v npm >/dev/null 2>&1; then
   # frontend/src/api/schema.d.ts must be what /api/schema/ gives today (scripts/api-types.sh).
   echo "== api types"; scripts/api-types.sh --check

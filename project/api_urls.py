@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("beat.urls")),
     path("", include("schedules.api.urls")),
     path("", include("devices.api.urls")),
+    path("", include("alerts.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     # Only paths ending in "/": a missing slash still gets CommonMiddleware's redirect.

@@ -152,6 +152,7 @@ INSTALLED_APPS = [
     "schedules",
     "devices",
     "beat",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -398,4 +399,36 @@ REST_KNOX = {
 # (devices.collection.local).
 LOCAL_COLLECT_ROOT = Path(
     os.environ.get("DEVICEVAULT_LOCAL_ROOT", "").strip() or VAR_DIR / "local-devices"
+)
+
+
+# -- Alerts (alerts/): e-mail through Django's backend, webhook retries ----------------------
+# SMTP from the environment (deploy/devicevault.env.example); the console backend prints
+# messages instead of sending them when EMAIL_HOST is unset.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = int(_seconds("EMAIL_PORT", os.environ.get("EMAIL_PORT", "25"), low=1, high=65535,
+                          unit="(a TCP port)"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _flag("EMAIL_USE_TLS")
+EMAIL_USE_SSL = _flag("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = 30  # seconds
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "devicevault@localhost")
+# A failed delivery is retried after ALERTS_RETRY_BASE_SECONDS, doubling up to
+# ALERTS_RETRY_MAX_SECONDS between tries (below the broker's visibility timeout), until
+# ALERTS_GIVE_UP_SECONDS after the notification was created: then it is `failed`.
+ALERTS_RETRY_BASE_SECONDS = _seconds(
+    "DEVICEVAULT_ALERTS_RETRY_BASE_SECONDS",
+    os.environ.get("DEVICEVAULT_ALERTS_RETRY_BASE_SECONDS", "30"), low=0.05, high=3600,
+)
+ALERTS_RETRY_MAX_SECONDS = 1800.0  # seconds
+ALERTS_GIVE_UP_SECONDS = 86_400.0  # seconds: 24 hours
+# Every worker checks the leader's last tick this often (scheduler_down without any beat).
+ALERTS_WATCH_SECONDS = _seconds(
+    "DEVICEVAULT_ALERTS_WATCH_SECONDS",
+    os.environ.get("DEVICEVAULT_ALERTS_WATCH_SECONDS", "60"), low=0.5, high=3600,
 )

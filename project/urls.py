@@ -16,7 +16,7 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("api/", include("project.api_urls")),
     re_path(
-        r"^(?:login|devices(?:/\d+(?:/edit)?)?|results|analytics|schedules|vaultadmin/schedule-calendar)?/?$",
+        r"^(?:login|devices(?:/\d+(?:/edit)?)?|results|analytics|schedules|alerts|vaultadmin/schedule-calendar)?/?$",
         views.spa,
         name="spa",
     ),

@@ -178,6 +178,6 @@ def test_spa_in_chromium(
     print(f"browser run: {time.monotonic() - started:.1f} s, exit {result.returncode}\n{report}")
     assert result.returncode == 0, f"browser scenarios failed (exit {result.returncode}):\n{report}"
     pages = ("calendar", "calendar-results", "devices", "device-edit", "device", "device-diff",
-             "results", "analytics", "schedules")
+             "results", "analytics", "schedules", "alerts")
     for name in pages:
         assert (Path(screenshots) / f"{name}.png").is_file(), f"no {name}.png screenshot"

@@ -791,6 +791,25 @@ describe('DeviceVault SPA in Chromium against the real API', () => {
     await notified(page, `Schedule “${NAME}” deleted.`)
     await eventually(async () => assert.equal(await row.count(), 0))
     assert.equal((await scheduleIds(context))[NAME], undefined, 'deleted in the API')
+  it('alerts: an e-mail channel, a test send and its delivery status, a rule of your own', SCENARIO, async (t) => {
+    const user = asUser(t, 'staff')
+    if (!user) return
+    const { page } = user
+    await page.goto('/alerts')
+    await page.locator(sel('channels-empty')).waitFor()
+    await page.click(sel('channel-new'))
+    await page.fill(`input${sel('channel-name')}`, 'NOC mail')
+    await page.fill(`input${sel('channel-target')}`, 'noc@example.com, oncall@example.com')
+    await page.click(sel('channel-save'))
+    await page.locator(sel('channel-test')).first().waitFor()
+    await page.click(sel('channel-test'))
+    await expectText(page.locator(sel('delivery-status')).first(), 'sent')
+    await page.click(sel('rule-new'))
+    await page.fill(`input${sel('rule-name')}`, 'Core failures')
+    await page.click(sel('rule-save'))
+    await expectText(page.locator(`${sel('rules')} tbody tr`).first().locator('td').first(), 'Core failures')
+    await expectText(page.locator(`${sel('rules')} tbody tr`).first().locator('td').nth(1), 'NOC mail')
+    await screenshot(cfg, page, 'alerts')
   })
 
   it('sent no request off 127.0.0.0/8', () => {

@@ -27,6 +27,7 @@ describe('MainLayout', () => {
     expect(wrapper.get('[data-test="nav-devices"]').attributes('href')).toBe('/devices')
     expect(wrapper.get('[data-test="nav-calendar"]').attributes('href')).toBe('/vaultadmin/schedule-calendar')
     expect(wrapper.get('[data-test="nav-schedules"]').attributes('href')).toBe('/schedules')
+    expect(wrapper.get('[data-test="nav-alerts"]').attributes('href')).toBe('/alerts')
     expect(wrapper.get('[data-test="nav-admin"]').attributes('href')).toBe('/admin/')
     wrapper.unmount()
   })

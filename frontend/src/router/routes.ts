@@ -73,6 +73,12 @@ const routes: RouteRecordRaw[] = [
         component: () => import('../pages/AnalyticsPage.vue'),
         meta: { title: 'Analytics' },
       },
+      {
+        path: 'alerts',
+        name: 'alerts',
+        component: () => import('../pages/AlertsPage.vue'),
+        meta: { title: 'Alerts' },
+      },
     ],
   },
   {

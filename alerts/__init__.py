@@ -1,0 +1,1 @@
+"""Alerts: notification channels and rules, the conditions they report, and their delivery."""

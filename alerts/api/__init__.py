@@ -1,0 +1,1 @@
+"""The alerts API: notification channels, rules and the notifications sent."""
