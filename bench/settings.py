@@ -14,7 +14,8 @@ import dj_database_url
 from project.settings import *  # noqa: F403
 from project.settings import INSTALLED_APPS
 
-INSTALLED_APPS = [*INSTALLED_APPS, "django_celery_beat"]
+# The product runs django-celery-beat's PeriodicTasks itself, so the app is there already.
+assert "django_celery_beat" in INSTALLED_APPS
 
 # The benchmark runner names the database; never fall back to the project's own.
 _targets = json.loads(os.environ.get("BENCH_TARGETS", "{}"))

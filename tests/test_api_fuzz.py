@@ -115,6 +115,10 @@ EXPECTED_OPERATIONS = {
     ("/api/notification-rules/{id}/", "patch"), ("/api/notification-rules/{id}/", "delete"),
     ("/api/notification-rules/device-groups/", "get"),
     ("/api/notifications/", "get"), ("/api/notifications/{id}/", "get"),
+    ("/api/maintenance-windows/", "get"), ("/api/maintenance-windows/", "post"),
+    ("/api/maintenance-windows/{id}/", "get"), ("/api/maintenance-windows/{id}/", "put"),
+    ("/api/maintenance-windows/{id}/", "patch"), ("/api/maintenance-windows/{id}/", "delete"),
+    ("/api/maintenance-windows/calendar/", "get"),
 }
 
 

@@ -12,8 +12,8 @@ from django.db import IntegrityError
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
-    inline_serializer,
 )
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
@@ -78,6 +78,10 @@ class MaintenanceWindowSerializer(RejectUnknownFieldsMixin, serializers.Serializ
     next_spans = serializers.SerializerMethodField(
         help_text=f"The next {NEXT_SPANS} spans [start, end) in UTC, or the current one first")
 
+    @extend_schema_field({"type": "array", "items": {
+        "type": "object", "required": ["start", "end"],
+        "properties": {"start": {"type": "string", "format": "date-time"},
+                       "end": {"type": "string", "format": "date-time"}}}})
     def get_next_spans(self, obj: MaintenanceWindow) -> list[dict[str, str]]:
         now: datetime = self.context["now"]
         try:
@@ -159,6 +163,26 @@ class MaintenanceWindowViewSet(ApiViewMixin, viewsets.ModelViewSet):
         return Response(self.get_serializer(fresh).data, status=code)
 
 
+WINDOW_CALENDAR_SCHEMA = {
+    "type": "object",
+    "description": "Each date of the window (YYYY-MM-DD, display timezone), in order",
+    "additionalProperties": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "window_id": {"type": "integer"},
+                "name": {"type": "string"},
+                "start": {"type": "string", "description": "local HH:MM"},
+                "end": {"type": "string", "description": "local HH:MM, 24:00 at midnight"},
+                "policy": {"type": "string", "enum": list(WindowPolicyChoices.values)},
+            },
+            "required": ["window_id", "name", "start", "end", "policy"],
+        },
+    },
+}
+
+
 class WindowCalendarView(ApiViewMixin, APIView):
     """`GET /api/maintenance-windows/calendar/`."""
 
@@ -173,12 +197,8 @@ class WindowCalendarView(ApiViewMixin, APIView):
             "of every enabled maintenance window on that day, by start: `start` and `end` are "
             "local HH:MM (a span across midnight is split: `24:00` ends the first day's part)."
         ),
-        responses={200: OpenApiResponse(response=inline_serializer(
-            name="WindowCalendarSpan", many=True, fields={
-                "window_id": serializers.IntegerField(), "name": serializers.CharField(),
-                "start": serializers.CharField(), "end": serializers.CharField(),
-                "policy": serializers.ChoiceField(choices=WindowPolicyChoices.choices),
-            }), description="Date -> spans")},
+        responses={200: OpenApiResponse(response=WINDOW_CALENDAR_SCHEMA,
+                                        description="Date -> spans")},
     )
     def get(self, request: Request) -> Response:
         zone = display_zone()

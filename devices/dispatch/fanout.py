@@ -63,7 +63,8 @@ def create_results(
 
     A queued occurrence of a schedule whose `overlap_policy` is `skip` inserts the rows of
     devices whose result of an earlier occurrence of the schedule is still `queued` or
-    `running` as `skipped`/`overlap` instead (DESIGN.md, "Scheduling policy"). A queued row
+    `running` as `skipped`/`overlap` instead (DESIGN.md, "Scheduling policy"); a run-now is
+    never skipped so: an operator asked for it. A queued row
     fires at `fires_at` (a deferring window's end; default the occurrence) plus the device's
     spread offset: a row that fires later than now is held (`publish_after`) until then.
 
@@ -77,7 +78,7 @@ def create_results(
     schedules_table = BackupSchedule._meta.db_table
     adapt = connection.ops.adapt_datetimefield_value
     busy_sql, busy_params = "0 = 1", []
-    if status == Status.QUEUED and occurrence.schedule_id is not None:
+    if status == Status.QUEUED and occurrence.schedule_id is not None and not occurrence.manual:
         busy_sql = (
             f"(SELECT s.overlap_policy FROM {schedules_table} s WHERE s.id = %s) = 'skip' "
             f"AND EXISTS (SELECT 1 FROM {table} r WHERE r.device_id = d.id "

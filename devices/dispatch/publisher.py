@@ -291,7 +291,7 @@ class CollectPublisher:
         # leaves the decision to the task instead of forcing results to be stored.
         message = self.app.amqp.as_task_v2(
             task_id, COLLECT_TASK, args=[payload], kwargs={},
-            reply_to=self.app.thread_oid, ignore_result=None,
+            reply_to=self.app.thread_oid, ignore_result=None, **self._time_limits(),
         )
         envelope = {
             "body": _BODY,
@@ -310,6 +310,14 @@ class CollectPublisher:
         }
         return _Template(json.dumps(envelope), argsrepr_maxsize=self.app.amqp.argsrepr_maxsize,
                          argsrepr_maxlevels=self.app.conf.task_repr_maxlevels)
+
+    def _time_limits(self) -> dict[str, Any]:
+        """The time limits send_task puts in the message: those of the task when this
+        process has it registered (Celery reads its registry without finalizing the app)."""
+        task = self.app._tasks.get(COLLECT_TASK)
+        options = task._get_exec_options() if hasattr(task, "_get_exec_options") else {}
+        return {"time_limit": options.get("time_limit"),
+                "soft_time_limit": options.get("soft_time_limit")}
 
     @staticmethod
     def _envelope(template: _Template, payload: str) -> str:

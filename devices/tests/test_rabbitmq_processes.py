@@ -58,8 +58,9 @@ def test_beat_and_worker_on_rabbitmq_collect_every_device_of_an_occurrence_exact
     rabbit: Any, procs: Any, redis_db: Any
 ) -> None:
     now = datetime.now(UTC)
+    # overlap_policy "queue": a minute the worker has not finished yet is collected too
     schedule = schedule_create(name="every minute", schedule_type="cron",
-                               cron_expression="* * * * *")
+                               cron_expression="* * * * *", overlap_policy="queue")
     BackupSchedule.objects.filter(pk=schedule.pk).update(active_since=now - timedelta(days=1))
     # A group limited to one collection at a time, on a worker running two: the second of
     # its devices retries (a countdown: native delayed delivery on quorum queues).

@@ -1017,7 +1017,10 @@ export interface components {
             collection_groups: number[];
             /** @description The next 3 spans [start, end) in UTC, or the current one first */
             readonly next_spans: {
-                [key: string]: string;
+                /** Format: date-time */
+                start: string;
+                /** Format: date-time */
+                end: string;
             }[];
         };
         /** @description A maintenance window; the model checks the values (per-field messages). */
@@ -1493,13 +1496,6 @@ export interface components {
              * @description When the token stops working (UTC)
              */
             expires_at: string;
-        };
-        WindowCalendarSpan: {
-            window_id: number;
-            name: string;
-            start: string;
-            end: string;
-            policy: components["schemas"]["PolicyEnum"];
         };
     };
     responses: never;
@@ -2876,7 +2872,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WindowCalendarSpan"][];
+                    "application/json": {
+                        [key: string]: {
+                            window_id: number;
+                            name: string;
+                            /** @description local HH:MM */
+                            start: string;
+                            /** @description local HH:MM, 24:00 at midnight */
+                            end: string;
+                            /** @enum {string} */
+                            policy: "skip" | "defer";
+                        }[];
+                    };
                 };
             };
             /** @description Invalid request body or query parameters */
