@@ -1,6 +1,6 @@
 /** `/api/maintenance-windows/` (list, create, update, delete) and their calendar. */
 
-import { api, type ResponseBody } from './client'
+import { api } from './client'
 import type { components } from './schema'
 
 /** A maintenance window as the API lists it, with its next spans (UTC). */
@@ -9,9 +9,13 @@ export type MaintenanceWindow = components['schemas']['MaintenanceWindow']
 export type MaintenanceWindowInput = components['schemas']['MaintenanceWindowRequest']
 export type WindowType = components['schemas']['MaintenanceWindowScheduleTypeEnum']
 export type WindowPolicy = components['schemas']['PolicyEnum']
-/** Every date of the window → the spans of the enabled windows on it (local `HH:MM`, `24:00`). */
-export type WindowCalendarDays = ResponseBody<'/api/maintenance-windows/calendar/', 'get'>
 export type WindowCalendarSpan = components['schemas']['WindowCalendarSpan']
+/**
+ * Every date of the window → the spans of the enabled windows on it (local `HH:MM`, `24:00`
+ * ends a span that goes on the next day). Written here, not taken from the schema: the
+ * OpenAPI schema describes this answer as a bare list of spans, which it is not.
+ */
+export type WindowCalendarDays = Record<string, WindowCalendarSpan[]>
 
 /** Every window, page after page until `next` is null. */
 export async function listWindows(): Promise<MaintenanceWindow[]> {
@@ -40,5 +44,6 @@ export async function deleteWindow(id: number): Promise<void> {
 
 /** The spans of the enabled windows per local day (display timezone), for the calendar. */
 export function fetchWindowCalendar(start: string, days: number, signal?: AbortSignal): Promise<WindowCalendarDays> {
-  return api.get('/api/maintenance-windows/calendar/', { query: { start, days }, signal })
+  const answer = api.get('/api/maintenance-windows/calendar/', { query: { start, days }, signal })
+  return answer as Promise<unknown> as Promise<WindowCalendarDays>
 }
