@@ -145,14 +145,14 @@ describe('SchedulesPage: maintenance windows', () => {
     expect(rows.map((r) => r.get('[data-test="window-name-link"]').text())).toEqual(['DC migration', 'Freeze', 'Patch night'])
     const [once, freeze, patch] = rows
     expect(patch!.get('[data-test="window-when"]').text()).toBe('Daily 23:00 for 3 h')
-    expect(patch!.get('[data-test="window-policy"]').attributes('data-policy')).toBe('defer')
-    expect(patch!.get('[data-test="window-policy"]').text()).toBe('defer')
+    expect(patch!.get('[data-test="window-policy-badge"]').attributes('data-policy')).toBe('defer')
+    expect(patch!.get('[data-test="window-policy-badge"]').text()).toBe('defer')
     expect(patch!.get('[data-test="window-scope"]').text()).toBe('Device groups: core')
     expect(patch!.get('[data-test="window-next-span-cell"]').text()).toBe('Fri 2 Oct 2026 at 23:00 – Sat 3 Oct 2026 at 02:00')
     expect(patch!.find('[data-test="window-disabled"]').exists()).toBe(false)
 
     expect(once!.get('[data-test="window-when"]').text()).toBe('Once Sat 5 Jun 2027 at 22:00 for 4 h')
-    expect(once!.get('[data-test="window-policy"]').attributes('data-policy')).toBe('skip')
+    expect(once!.get('[data-test="window-policy-badge"]').attributes('data-policy')).toBe('skip')
     // No device of this collection group is visible: its id is shown.
     expect(once!.get('[data-test="window-scope"]').text()).toBe('Collection groups: #3')
     expect(once!.get('[data-test="window-disabled"]').text()).toBe('disabled')
@@ -161,7 +161,7 @@ describe('SchedulesPage: maintenance windows', () => {
 
     // The two policies have their own colours.
     const colour = (r: VueWrapper | ReturnType<typeof wrapper.get>) =>
-      r.get('[data-test="window-policy"]').classes().find((c) => c.startsWith('bg-'))
+      r.get('[data-test="window-policy-badge"]').classes().find((c) => c.startsWith('bg-'))
     expect(colour(patch!)).not.toBe(colour(once!))
     expect(wrapper.findAll('[data-test="window-edit"]')).toHaveLength(3)
     expect(wrapper.find('[data-test="window-new"]').exists()).toBe(true)
