@@ -71,6 +71,7 @@ function handler(options: { windowsFail?: boolean } = {}) {
     if (url.pathname === '/api/scheduled-backups/calendar/') {
       const window: CalendarDays = days(start, count)
       window['2026-11-03'] = [nightly, newYork, sameZone]
+      window['2026-11-02'] = [{ ...nightly, results: { success: 2 } }] // the past
       return { body: window }
     }
     if (url.pathname === '/api/maintenance-windows/calendar/') {
@@ -144,7 +145,7 @@ describe('ScheduleCalendarPage: maintenance windows', () => {
     const { wrapper } = await mountPage(ScheduleCalendarPage, { now: NOW })
     await settle()
     expect(wrapper.find('[data-test="calendar-error"]').exists()).toBe(false)
-    expect(wrapper.findAll('[data-test="calendar-badge"]')).toHaveLength(3)
+    expect(wrapper.findAll('[data-test="calendar-badge"]')).toHaveLength(4)
     expect(wrapper.get('[data-test="calendar-windows-error"]').text()).toContain('Windows exploded')
     wrapper.unmount()
   })
@@ -161,6 +162,9 @@ describe('ScheduleCalendarBadge: capacity, zone and spread', () => {
     expect(badge(1).find('[data-test="badge-capacity"]').exists()).toBe(true)
     expect(badge(1).attributes('aria-label')).toBe('02:00 Nightly, 2 devices, capacity warning')
     expect(badge(2).find('[data-test="badge-capacity"]').exists()).toBe(false)
+    // Not on a run that already happened.
+    const past = wrapper.get('[data-test="calendar-day"][data-date="2026-11-02"] [data-test="calendar-badge"]')
+    expect(past.find('[data-test="badge-capacity"]').exists()).toBe(false)
 
     expect(badge(1).find('[data-test="badge-caption"]').exists()).toBe(false)
     expect(badge(2).get('[data-test="badge-zone"]').text()).toBe('America/New_York')
