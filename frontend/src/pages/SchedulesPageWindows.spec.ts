@@ -188,6 +188,7 @@ describe('SchedulesPage: maintenance windows', () => {
     field(dialog, 'window-name').vm.$emit('update:modelValue', 'Patch night')
     field(dialog, 'window-type').vm.$emit('update:modelValue', 'once')
     await flushPromises()
+    expect(field(dialog, 'window-date').props('hint')).toBe('Date and time in Australia/Sydney')
     field(dialog, 'window-date').vm.$emit('update:modelValue', '2027-06-05')
     field(dialog, 'window-hour').vm.$emit('update:modelValue', '22')
     field(dialog, 'window-duration').vm.$emit('update:modelValue', '20000')
