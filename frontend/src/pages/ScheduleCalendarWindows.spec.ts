@@ -137,6 +137,8 @@ describe('ScheduleCalendarPage: maintenance windows', () => {
       '2026-11-30',
     )
     expect(wrapper.findAll('[data-test="calendar-window"]')).toHaveLength(0)
+    // The schedules (for their capacity warnings) are not read again within the minute.
+    expect(requests.filter((r) => r.url.pathname === '/api/backup-schedules/')).toHaveLength(1)
     wrapper.unmount()
   })
 
