@@ -97,13 +97,14 @@ async function readCalendar(page) {
         scheduleId: Number(badge.dataset.scheduleId),
         label: badge.getAttribute('aria-label') ?? '',
         count: badge.querySelector('[data-test="badge-count"]')?.textContent?.trim() ?? '',
-        text: badge.textContent,
+        // The first line: a caption (another zone, the spread) may follow it.
+        text: (badge.querySelector('[data-test="badge-line"]') ?? badge).textContent,
       })),
     })),
   )
   for (const cell of cells) {
     cell.badges = cell.badges.map((badge) => {
-      const match = /^(\d\d:\d\d) (.+), (No devices|\d+ devices?)$/.exec(badge.label)
+      const match = /^(\d\d:\d\d) (.+), (No devices|\d+ devices?)(?:, capacity warning)?$/.exec(badge.label)
       assert.ok(match, `badge aria-label "${badge.label}" on ${cell.date}`)
       const count = match[3] === 'No devices' ? 0 : Number.parseInt(match[3], 10)
       assert.equal(badge.count, String(count), `badge count on ${cell.date}: ${badge.text}`)
@@ -335,10 +336,7 @@ describe('DeviceVault SPA in Chromium against the real API', () => {
     const again = await calendarFetch(page, () => page.click(sel('calendar-refresh')))
     assert.deepEqual([again.start, again.days], [back.start, back.days])
 
-    // Screenshot: this month with today's daily badge tooltip open.
-    await tooltipOf(page, badgeLocator(page, today, ids[SCHEDULES.daily.name]))
-    await screenshot(cfg, page, 'calendar')
-    await moveAway(page)
+    // The screenshot of this month is taken by the maintenance-window scenario (with its shading).
   })
 
   it('devices: "Next Scheduled Backup" wording; a disabled device is "Not scheduled"', SCENARIO, async (t) => {
@@ -810,6 +808,86 @@ describe('DeviceVault SPA in Chromium against the real API', () => {
     await expectText(page.locator(`${sel('rules')} tbody tr`).first().locator('td').first(), 'Core failures')
     await expectText(page.locator(`${sel('rules')} tbody tr`).first().locator('td').nth(1), 'NOC mail')
     await screenshot(cfg, page, 'alerts')
+  })
+
+  it('maintenance windows: a refused then accepted new window on /schedules, shaded on the calendar, read only for others, deleted', SCENARIO, async (t) => {
+    const user = asUser(t, 'staff')
+    if (!user) return
+    const { page, context } = user
+    const NAME = 'E2E Patch night'
+    const windowIds = async () =>
+      Object.fromEntries((await apiGet(context, '/api/maintenance-windows/?page_size=500')).results.map((w) => [w.name, w.id]))
+    const row = page.locator(sel('window-row'), { has: page.locator(sel('window-name-link'), { hasText: NAME }) })
+
+    await page.goto('/schedules')
+    await page.locator(sel('windows-table')).waitFor()
+    await page.click(sel('window-new'))
+    await expectText(page.locator(sel('window-editor-title')), 'New maintenance window')
+    await page.fill(sel('window-name'), NAME)
+    // 21:00 for 2 hours every day: clear of the fixture's runs (01:00, 02:00, 03:30).
+    await page.fill(sel('window-hour'), '21')
+    await page.fill(sel('window-minute'), '0')
+    await page.fill(sel('window-duration'), '0')
+    await page.click(sel('window-save'))
+    // The server's message lands under the duration, and nothing is created.
+    await expectText(fieldOf(page, 'window-duration').locator('.q-field__messages'), /10080/)
+    assert.equal((await windowIds())[NAME], undefined, 'nothing was created')
+    await page.fill(sel('window-duration'), '120')
+    await page.click(sel('window-policy'))
+    await page.locator('.q-menu .q-item', { hasText: /^Defer/ }).click()
+    await page.locator('.q-menu').waitFor({ state: 'hidden' })
+    await page.click(sel('window-save'))
+    await notified(page, `Maintenance window “${NAME}” created.`)
+    await page.locator(sel('window-editor')).waitFor({ state: 'hidden' })
+
+    const id = (await windowIds())[NAME]
+    assert.ok(id, 'the API lists the new window')
+    await expectText(row.locator(sel('window-when')), 'Daily 21:00 for 2 h')
+    await expectText(row.locator(sel('window-policy-badge')), 'defer')
+    await expectText(row.locator(sel('window-scope')), 'Every device')
+    await expectText(row.locator(sel('window-next-span-cell')), /^[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d{4} at 21:00 – 23:00$/)
+    // The screenshots without the "created" notification in a corner.
+    await page.locator('.q-notification').first().waitFor({ state: 'hidden', timeout: 15_000 })
+    await screenshot(cfg, page, 'maintenance-windows')
+
+    // Shaded on every day of the calendar, today's with the daily badge's tooltip open.
+    const ids = await scheduleIds(context)
+    const windowsAnswer = page.waitForResponse((r) => r.url().includes('/api/maintenance-windows/calendar/'))
+    await page.click(sel('nav-calendar'))
+    const answered = await windowsAnswer
+    assert.equal(answered.status(), 200)
+    await page.waitForSelector(`${sel('calendar-grid')}[aria-busy="false"]`)
+    const today = dateIn(new Date(), TZ)
+    const band = page.locator(`${sel('calendar-day')}[data-date="${today}"] ${sel('calendar-window')}[data-window-id="${id}"]`)
+    await expectText(band, /^21:00–23:00\s*E2E Patch night\s*defer$/i) // the policy is upper-cased by CSS
+    assert.equal(await band.getAttribute('data-policy'), 'defer')
+    // One band on every day from today to the end of the grid.
+    const grid = monthWindow(currentMonth())
+    for (let date = today; date < addDays(grid.start, grid.days); date = addDays(date, 1)) {
+      const bands = page.locator(`${sel('calendar-day')}[data-date="${date}"] ${sel('calendar-window')}[data-window-id="${id}"]`)
+      assert.equal(await bands.count(), 1, `the window's band on ${date}`)
+    }
+    await tooltipOf(page, badgeLocator(page, today, ids[SCHEDULES.daily.name]))
+    await screenshot(cfg, page, 'calendar')
+    await moveAway(page)
+
+    const other = users.other
+    if (other?.loggedIn) {
+      await other.page.goto('/schedules')
+      await other.page.locator(sel('window-row')).first().waitFor()
+      assert.equal(await other.page.locator(sel('window-new')).count(), 0)
+      assert.equal(await other.page.locator(sel('window-delete')).count(), 0)
+      assert.ok(await other.page.locator(sel('window-view')).count() > 0)
+      await page.bringToFront()
+    }
+
+    await page.goto('/schedules')
+    await row.locator(sel('window-delete')).click()
+    await expectText(page.locator(sel('window-delete-text')), /no longer deferred/)
+    await page.click(sel('window-delete-confirm'))
+    await notified(page, `Maintenance window “${NAME}” deleted.`)
+    await eventually(async () => assert.equal(await row.count(), 0))
+    assert.equal((await windowIds())[NAME], undefined, 'deleted in the API')
   })
 
   it('sent no request off 127.0.0.0/8', () => {

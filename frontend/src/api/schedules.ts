@@ -9,6 +9,8 @@ export type BackupSchedule = components['schemas']['BackupSchedule']
 /** The writable fields of a schedule (POST, and PATCH with every field). */
 export type BackupScheduleInput = components['schemas']['BackupScheduleRequest']
 export type OverlapPolicy = components['schemas']['OverlapPolicyEnum']
+/** Why the next occurrence may not collect every device in time (null on a schedule: none). */
+export type CapacityWarning = NonNullable<BackupSchedule['capacity_warning']>
 export type BulkAssignResult = ResponseBody<'/api/scheduled-backups/bulk-assign/', 'post'>
 
 /**

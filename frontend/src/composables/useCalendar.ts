@@ -4,6 +4,7 @@ import { computed, onBeforeUnmount, onMounted, type Ref, ref, watch } from 'vue'
 
 import { fetchCalendar, type CalendarDays, type CalendarEntry } from '../api/calendar'
 import { errorMessage } from '../api/client'
+import { fetchWindowCalendar, type WindowCalendarDays, type WindowCalendarSpan } from '../api/windows'
 import { monthGrid, monthOf, shiftMonth } from '../utils/monthGrid'
 import { formatMonthTitle, todayInTimeZone } from '../utils/time'
 
@@ -32,6 +33,11 @@ export function useCalendar(options: UseCalendarOptions) {
   const data = ref<CalendarDays | null>(null)
   /** The grid window `data` belongs to, so stale data is never shown against another month. */
   const dataWindow = ref<string | null>(null)
+  /** The maintenance windows' spans of the same grid; their failure leaves the backups shown. */
+  const windowData = ref<WindowCalendarDays | null>(null)
+  const windowsError = ref<string | null>(null)
+  /** Bumped after each successful load (the page re-reads what it shows beside the calendar). */
+  const loadCount = ref(0)
   const loading = ref(false)
   const error = ref<string | null>(null)
 
@@ -48,11 +54,20 @@ export function useCalendar(options: UseCalendarOptions) {
     controller = mine
     loading.value = true
     error.value = null
+    // Both requests go out together; the windows' answer is waited for only with the backups'.
+    const windows = fetchWindowCalendar(start, days, mine.signal).then(
+      (answer) => ({ answer, failure: null }),
+      (failure: unknown) => ({ answer: null, failure }),
+    )
     try {
       const result = await fetchCalendar(start, days, mine.signal)
+      const spans = await windows
       if (controller !== mine) return
       data.value = result
+      windowData.value = spans.answer
+      windowsError.value = spans.failure === null ? null : errorMessage(spans.failure)
       dataWindow.value = key
+      loadCount.value += 1
     } catch (e) {
       if (controller !== mine || mine.signal.aborted) return
       error.value = errorMessage(e)
@@ -67,6 +82,12 @@ export function useCalendar(options: UseCalendarOptions) {
   function entriesFor(date: string): CalendarEntry[] {
     if (dataWindow.value !== windowKey.value || !data.value) return []
     return data.value[date] ?? []
+  }
+
+  /** The maintenance-window spans of a day, by start. */
+  function windowsFor(date: string): WindowCalendarSpan[] {
+    if (dataWindow.value !== windowKey.value || !windowData.value) return []
+    return windowData.value[date] ?? []
   }
 
   /** True once this month's data is in and none of the month's own days has a backup. */
@@ -126,6 +147,9 @@ export function useCalendar(options: UseCalendarOptions) {
     hasData,
     isEmptyMonth,
     entriesFor,
+    windowsFor,
+    windowsError,
+    loadCount,
     load,
     previous,
     next,

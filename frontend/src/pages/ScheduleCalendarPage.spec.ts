@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 
 import type { CalendarDays, CalendarEntry } from '../api/calendar'
-import { mountPage, settle, stubFetch } from '../test/helpers'
+import { mountPage, type RecordedRequest, settle, stubFetch } from '../test/helpers'
 import { addDays } from '../utils/time'
 import ScheduleCalendarPage from './ScheduleCalendarPage.vue'
 
@@ -35,13 +35,18 @@ const weekly: CalendarEntry = {
   timezone: null,
 }
 
-function calendarHandler(fill: (window: CalendarDays) => void = () => {}) {
-  return stubFetch(({ url }) => {
+/** Answers the calendar (filled by `fill`); returns the requests of the backups' calendar only. */
+function calendarHandler(fill: (window: CalendarDays) => void = () => {}): RecordedRequest[] {
+  const calendarRequests: RecordedRequest[] = []
+  stubFetch((request) => {
+    const { url } = request
     if (url.pathname !== '/api/scheduled-backups/calendar/') return { status: 404, body: { detail: 'Not found.' } }
+    calendarRequests.push(request)
     const window = emptyWindow(url.searchParams.get('start')!, Number(url.searchParams.get('days')))
     fill(window)
     return { body: window }
   })
+  return calendarRequests
 }
 
 afterEach(() => {

@@ -277,7 +277,11 @@ describe('SchedulesPage', () => {
       description: 'Cron: 0 2 L * *',
       next_runs: ['2026-10-30T15:00:00Z', '2026-11-29T15:00:00Z'],
     }
-    stubFetch(() => ({ body: { count: 1, next: null, previous: null, results: [lastDay] } }))
+    stubFetch(({ url }) =>
+      url.pathname === '/api/backup-schedules/'
+        ? { body: { count: 1, next: null, previous: null, results: [lastDay] } }
+        : { status: 404, body: { detail: 'Not found.' } },
+    )
     const { wrapper } = await mountPage(SchedulesPage, { now: NOW })
     await settle()
     await wrapper.get('[data-test="schedule-edit"]').trigger('click')

@@ -152,7 +152,15 @@ export function ruleFromForm(form: ScheduleForm): ScheduleRule {
 export function splitFieldErrors(
   body: unknown,
 ): { fields: Partial<Record<FormField, string>>; other: string[] } {
-  const fields: Partial<Record<FormField, string>> = {}
+  return splitErrors(body, FORM_FIELDS)
+}
+
+/** `splitFieldErrors` for any form: messages of `known` fields by field, the rest as text. */
+export function splitErrors<F extends string>(
+  body: unknown,
+  known: readonly F[],
+): { fields: Partial<Record<F, string>>; other: string[] } {
+  const fields: Partial<Record<F, string>> = {}
   const other: string[] = []
   const messages = (value: unknown): string[] =>
     value == null
@@ -169,7 +177,7 @@ export function splitFieldErrors(
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
     const text = messages(value).join(' ')
     if (!text) continue
-    if ((FORM_FIELDS as readonly string[]).includes(key)) fields[key as FormField] = text
+    if ((known as readonly string[]).includes(key)) fields[key as F] = text
     else other.push(key === 'detail' || key === 'non_field_errors' ? text : `${key}: ${text}`)
   }
   return { fields, other }
