@@ -789,6 +789,8 @@ describe('DeviceVault SPA in Chromium against the real API', () => {
     await notified(page, `Schedule “${NAME}” deleted.`)
     await eventually(async () => assert.equal(await row.count(), 0))
     assert.equal((await scheduleIds(context))[NAME], undefined, 'deleted in the API')
+  })
+
   it('alerts: an e-mail channel, a test send and its delivery status, a rule of your own', SCENARIO, async (t) => {
     const user = asUser(t, 'staff')
     if (!user) return
