@@ -76,7 +76,9 @@ class BeatService:
         self.lock = LeaderLock(self.redis, cfg.scheduler.lock_ttl_seconds, monotonic=monotonic,
                                renew_in_background=renew_in_background)
         self.agenda = Agenda()
-        self.periodic: PeriodicTaskRunner | None = None  # built when first leading
+        from project.celery import app as celery_app
+
+        self.periodic = PeriodicTaskRunner(celery_app)  # django-celery-beat's PeriodicTasks
         self.leader = False
         self.has_led = False
         self.exit_code = 0  # BackupScheduler.close() exits with it once Celery's loop ends
@@ -294,10 +296,10 @@ class BeatService:
         # down): a restart then catches it up instead of forgetting it.
         tick = now if pending is None or pending > now else pending - timedelta(microseconds=1)
         # The idle tick's one query: it also reads django-celery-beat's change marker.
-        if record_tick(tick) != self.periodic_marker:
+        if record_tick(tick) != self.periodic.marker:
             self._load_periodic()
         self._horizon = now
-        waits = [MAX_SLEEP, self._periodic().seconds_to_next_check()]
+        waits = [MAX_SLEEP, self.periodic.seconds_to_next_check()]
         for instant in (pending, self._next_held):
             if instant is not None:
                 waits.append((instant - self.clock()).total_seconds())
@@ -344,25 +346,14 @@ class BeatService:
                              fence=self.lock.fence())
 
     # -- django-celery-beat's periodic tasks ---------------------------------------
-    def _periodic(self) -> PeriodicTaskRunner:
-        if self.periodic is None:
-            from project.celery import app
-
-            self.periodic = PeriodicTaskRunner(app)
-        return self.periodic
-
-    @property
-    def periodic_marker(self) -> Any:
-        return self._periodic().marker
-
     def _load_periodic(self) -> None:
-        self._periodic().load()
-        logger.info("periodic tasks loaded: count=%d", len(self._periodic().tasks))
+        self.periodic.load()
+        logger.info("periodic tasks loaded: count=%d", len(self.periodic.tasks))
 
     def _run_periodic(self) -> bool:
         """Send the PeriodicTasks due now; False when the lock turned out to be lost."""
         try:
-            self._periodic().run_due(still_leader=self.lock.extend)
+            self.periodic.run_due(still_leader=self.lock.extend)
         except FenceLost as exc:
             logger.warning("periodic task %s not sent: the lock is no longer ours", exc)
             return False
@@ -401,7 +392,7 @@ class BeatService:
     # -- introspection -------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         return {"leader": self.leader, "schedules": len(self.agenda.specs),
-                "periodic_tasks": len(self.periodic.tasks) if self.periodic else 0,
+                "periodic_tasks": len(self.periodic.tasks),
                 "next_due": self.agenda.next_due()}
 
 
