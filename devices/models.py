@@ -259,9 +259,17 @@ class DeviceBackupResult(models.Model):
 
     `published_at` is set once the `device.collect` message is in the broker; rows still
     unpublished after a crash are published on recovery.
+
+    No index names `published_at` or `attempts`, not even in its condition: the fan-out sets
+    both on every row it publishes, and an UPDATE that changes no indexed column is a HOT
+    update in PostgreSQL (the new version goes into the same page, no index entry is
+    written), with room for it kept in each page (the table's fillfactor, migration 0009).
+    `held` marks the held rows not yet published for the one index that needs them apart.
     """
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="backup_results")
+    # No index of its own: the unique (device, schedule, scheduled_for) index starts with it.
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="backup_results",
+                               db_index=False)
     schedule = models.ForeignKey(
         BackupSchedule, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="backup_results",
@@ -290,6 +298,12 @@ class DeviceBackupResult(models.Model):
         help_text="Held until then (a spread offset, a deferring maintenance window); "
                   "null: published at once",
     )
+    held = models.BooleanField(
+        default=False, editable=False,
+        help_text="Held (publish_after) and not yet published: the leader's index of held "
+                  "rows keys on it, so that publishing the rows nobody holds changes no "
+                  "indexed column",
+    )
     published_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -310,19 +324,21 @@ class DeviceBackupResult(models.Model):
             models.Index(fields=["-scheduled_for"]),
             models.Index(fields=["status", "queued_at"]),
             # Publishing walks an occurrence's unpublished rows in id order, a batch at a
-            # time: with the id in the index each batch is a range scan, not a sort.
+            # time: with the id in the index each batch is a range scan, not a sort. The
+            # condition leaves `published_at` out (see above): the published rows still queued
+            # are in it too, and are filtered out row by row.
             models.Index(
                 fields=["schedule", "scheduled_for", "id"],
-                condition=Q(published_at__isnull=True, status="queued"),
-                name="result_unpublished",
+                condition=Q(status="queued"),
+                name="result_queued_occurrence",
             ),
             # The rows a spread or a deferring window holds: the leader publishes each as its
-            # time comes, and asks for the next one.
+            # time comes, and asks for the next one. `held` is cleared when a held row is
+            # published (not a HOT update, but only for those rows).
             models.Index(
                 fields=["publish_after", "id"],
-                condition=Q(published_at__isnull=True, status="queued",
-                            publish_after__isnull=False),
-                name="result_held",
+                condition=Q(status="queued", held=True),
+                name="result_held_waiting",
             ),
         ]
 

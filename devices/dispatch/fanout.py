@@ -14,12 +14,13 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Case, F, PositiveIntegerField, Q, QuerySet, When
 from django.utils import timezone
 
@@ -90,16 +91,18 @@ def create_results(
     held_sql, held_params = NO_TIME, list[Any]()
     if status == Status.QUEUED:
         held_sql, held_params = _fires_at_sql(occurrence, fires_at)
+    false = "0" if connection.vendor == "sqlite" else "false"
     sql = (
         f"INSERT INTO {table} (device_id, schedule_id, schedule_name, scheduled_for, status, "
         f"skip_reason, is_catchup, manual, attempts, queued_at, finished_at, error, "
-        f"publish_after) "
+        f"publish_after, held) "
         f"SELECT x.id, %s, COALESCE((SELECT s.name FROM {schedules_table} s WHERE s.id = %s), "
         f"''), %s, CASE WHEN x.busy THEN '{Status.SKIPPED}' ELSE %s END, "
         f"CASE WHEN x.busy THEN '{SkipReason.OVERLAP}' ELSE %s END, %s, %s, 0, %s, "
         f"CASE WHEN x.busy THEN %s ELSE %s END, "
         f"CASE WHEN x.busy THEN '{OVERLAP_ERROR}' ELSE %s END, "
-        f"CASE WHEN x.busy THEN NULL ELSE x.held END "
+        f"CASE WHEN x.busy THEN NULL ELSE x.held END, "
+        f"CASE WHEN x.busy THEN {false} ELSE x.held IS NOT NULL END "
         f"FROM (SELECT d.id AS id, {busy_sql} AS busy, {held_sql} AS held "
         f"FROM ({device_sql}) d) x WHERE 1=1 "
         f"ON CONFLICT (device_id, schedule_id, scheduled_for) DO NOTHING"
@@ -187,7 +190,7 @@ def _occurrence_rows(occurrence: Occurrence) -> QuerySet[DeviceBackupResult]:
 
 
 def _held() -> QuerySet[DeviceBackupResult]:
-    return _unpublished().filter(publish_after__isnull=False)
+    return _unpublished().filter(held=True, publish_after__isnull=False)
 
 
 def publish_held(
@@ -204,21 +207,74 @@ def next_held_at() -> datetime | None:
     return _held().order_by("publish_after").values_list("publish_after", flat=True).first()
 
 
-def _batches(base: QuerySet[DeviceBackupResult]) -> Iterator[list[dict[str, Any]]]:
-    last_id = 0
-    base = base.order_by("id")
-    while True:
-        rows: list[dict[str, Any]] = list(
-            base.filter(id__gt=last_id).values(  # type: ignore[arg-type]
-                "id", "device_id", "schedule_id", "scheduled_for", "is_catchup", "manual",
-                "attempts", "device__name", "device__ip_address",
-                "device__collection_group__slug",
-            )[:settings.DEVICEVAULT.collection.publish_batch]  # per round trip and UPDATE
-        )
-        if not rows:
+def _read_batch(base: QuerySet[DeviceBackupResult], after: int) -> list[dict[str, Any]]:
+    """The next batch of `base` (ordered by id) after the id `after`."""
+    return list(
+        base.filter(id__gt=after).values(  # type: ignore[arg-type]
+            "id", "device_id", "schedule_id", "scheduled_for", "is_catchup", "manual",
+            "attempts", "device__name", "device__ip_address",
+            "device__collection_group__slug",
+        )[:settings.DEVICEVAULT.collection.publish_batch]  # per round trip and UPDATE
+    )
+
+
+class _Bookkeeping:
+    """The database side of publishing: reading the batches and marking them published.
+
+    A fan-out of more than one batch on PostgreSQL, outside a transaction, does it on a
+    second connection in a helper thread, one batch ahead: the next batch is read, and the
+    one just published is marked, while this thread builds and pushes messages (PostgreSQL
+    works on the other core meanwhile; psycopg releases the GIL while it waits). The order
+    of events per batch is the same as without it: a batch is marked only after the broker
+    took it, so a crash still leaves at worst published rows unmarked (published again
+    later: the task's claim makes the duplicate harmless). Leaving the `with` waits for
+    every mark and raises the first one that failed.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._marks: list[Future[None]] = []
+
+    def __enter__(self) -> _Bookkeeping:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
             return
-        yield rows
-        last_id = rows[-1]["id"]
+        try:
+            wait(self._marks)
+        finally:
+            pool.submit(connections.close_all)  # the helper thread's own connection
+            pool.shutdown(wait=True)
+        if exc_type is None:
+            self._raise_failed()
+
+    def _raise_failed(self) -> None:
+        for mark in self._marks:
+            if mark.done() and mark.exception() is not None:
+                raise mark.exception()  # type: ignore[misc]
+        self._marks = [mark for mark in self._marks if not mark.done()]
+
+    def batches(self, base: QuerySet[DeviceBackupResult]) -> Iterator[list[dict[str, Any]]]:
+        """`base` in id order, a batch at a time (read one batch ahead, see above)."""
+        base = base.order_by("id")
+        rows = _read_batch(base, 0)
+        size = settings.DEVICEVAULT.collection.publish_batch
+        if len(rows) >= size and connection.vendor == "postgresql" \
+                and not connection.in_atomic_block:  # another connection sees committed rows
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanout-db")
+        while rows:
+            ahead = self._pool.submit(_read_batch, base, rows[-1]["id"]) if self._pool else None
+            yield rows
+            rows = ahead.result() if ahead else _read_batch(base, rows[-1]["id"])
+
+    def mark_published(self, ids: list[int]) -> None:
+        if self._pool is None:
+            _mark_published(ids)
+            return
+        self._raise_failed()  # a mark that failed stops publishing, as it did in line
+        self._marks.append(self._pool.submit(_mark_published, ids))
 
 
 def publish_pending(
@@ -244,12 +300,14 @@ def publish_rows(
     fence: Fence | None = None, what: str = "",
 ) -> int:
     """Publish the rows of `base` in id order, a batch per broker round trip, counting an
-    attempt and noting `published_at` per batch; returns how many were published."""
+    attempt and noting `published_at` per batch once the broker has it (on PostgreSQL, for a
+    large fan-out, while the next batch is published: `_Bookkeeping`); returns how many were
+    published (all of them marked when this returns)."""
     from project.celery import app
 
     published = 0
-    with CollectPublisher(app) as publisher:
-        for rows in _batches(base):
+    with CollectPublisher(app) as publisher, _Bookkeeping() as books:
+        for rows in books.batches(base):
             try:
                 if not may_publish():
                     raise FenceLost("the lock is no longer held")
@@ -261,22 +319,44 @@ def publish_rows(
             except FenceLost as exc:
                 logger.warning("publishing stopped (%s): %s published=%d", exc, what, published)
                 return published
-            ids = [r["id"] for r in rows]  # ascending: batches come in id order
-            # The id range repeats what the list says; it makes the plan a primary-key range
-            # scan whatever the statistics (a new occurrence's rows have none yet), instead of
-            # a scan of the whole table per batch.
-            # The attempt counts only on rows still waiting: a row that an earlier attempt's
-            # message claimed since it was read here keeps that claim's attempt, so the
-            # claim can still record its outcome (and this message finds the row taken).
-            DeviceBackupResult.objects.filter(
-                id__gte=ids[0], id__lte=ids[-1], id__in=ids
-            ).update(published_at=timezone.now(), attempts=Case(
-                When(status=Status.QUEUED, then=F("attempts") + 1), default=F("attempts"),
-                output_field=PositiveIntegerField()))
+            books.mark_published([r["id"] for r in rows])  # ascending: in id order
             published += len(rows)
             for schedule_id, count in Counter(r["schedule_id"] for r in rows).items():
                 count_published(schedule_id, count)
     return published
+
+
+def _mark_published(ids: list[int]) -> None:
+    """Note that the rows `ids` (ascending) are in the broker: `published_at`, and one more
+    attempt on the rows still waiting.
+
+    The attempt counts only on rows still `queued`: a row that an earlier attempt's message
+    claimed since it was read here keeps that claim's attempt, so the claim can still record
+    its outcome (and this message finds the row taken). The id range repeats what the list
+    says; it makes the plan a primary-key range scan whatever the statistics (a new
+    occurrence's rows have none yet), instead of a scan of the whole table per batch. No index
+    names `published_at` or `attempts` (devices/models.py), and `held` changes only on a held
+    row, so in PostgreSQL this is a HOT update for every row nobody held.
+    """
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        DeviceBackupResult.objects.filter(
+            id__gte=ids[0], id__lte=ids[-1], id__in=ids
+        ).update(published_at=now, held=False, attempts=Case(
+            When(status=Status.QUEUED, then=F("attempts") + 1), default=F("attempts"),
+            output_field=PositiveIntegerField()))
+        return
+    # The same statement, with the ids as one array parameter: the ORM's IN list of 1,000
+    # placeholders cost more Python per batch than the statement costs PostgreSQL.
+    table = DeviceBackupResult._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET published_at = %s, held = false, "
+            f"attempts = CASE WHEN status = %s "
+            f"THEN attempts + 1 ELSE attempts END "
+            f"WHERE id BETWEEN %s AND %s AND id = ANY(%s)",
+            [now, Status.QUEUED, ids[0], ids[-1], ids],
+        )
 
 
 def enqueue_occurrence(
