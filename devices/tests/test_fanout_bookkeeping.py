@@ -166,3 +166,61 @@ def test_a_held_row_is_flagged_until_it_is_published(make_schedule: Any, redis_d
     assert not rows.filter(held=True).exists()
     assert sorted(p["device_id"] for p in queued_payloads(redis_db, "collect.default")) == ids
     assert fanout.next_held_at() is None
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_large_occurrence_is_created_in_chunks_while_the_first_ones_are_published(
+    make_schedule: Any, redis_db: Any, collection_config: Any, monkeypatch: Any
+) -> None:
+    collection_config(publish_batch=10)
+    monkeypatch.setattr(fanout, "CREATE_CHUNK", 25)
+    schedule = make_schedule(name="chunks")
+    ids = make_devices(110, schedule=schedule)
+    occurrence = Occurrence(schedule_id=schedule.pk,
+                            scheduled_for=datetime.now(UTC) - timedelta(minutes=1))
+    creating = fanout.create_results
+    creators: list[str] = []
+
+    def note(*args: Any, **kwargs: Any) -> int:
+        import threading
+
+        creators.append(threading.current_thread().name)
+        return creating(*args, **kwargs)
+
+    monkeypatch.setattr(fanout, "create_results", note)
+
+    assert fanout.enqueue_occurrence(occurrence) == (110, 110)
+
+    assert len(creators) == 5 and creators[0] == "MainThread"
+    assert all(name.startswith("fanout-create") for name in creators[1:])
+    assert sorted(p["device_id"] for p in queued_payloads(redis_db, "collect.default")) == ids
+    rows = DeviceBackupResult.objects.all()
+    assert rows.count() == 110 and not rows.filter(published_at__isnull=True).exists()
+    assert fanout.enqueue_occurrence(occurrence) == (0, 0)  # again: nothing new
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_leader_that_loses_the_lock_mid_creation_leaves_the_rest_to_the_next(
+    make_schedule: Any, redis_db: Any, collection_config: Any, monkeypatch: Any
+) -> None:
+    collection_config(publish_batch=10)
+    monkeypatch.setattr(fanout, "CREATE_CHUNK", 25)
+    schedule = make_schedule(name="lost")
+    ids = make_devices(110, schedule=schedule)
+    occurrence = Occurrence(schedule_id=schedule.pk,
+                            scheduled_for=datetime.now(UTC) - timedelta(minutes=1))
+    asked = iter(range(1000))
+
+    def held() -> bool:
+        return next(asked) < 3  # the lock goes while the first chunks are published
+
+    created, published = fanout.enqueue_occurrence(occurrence, may_publish=held)
+    assert created < 110 and published < created
+    assert len(queued_payloads(redis_db, "collect.default")) == published
+
+    # The next leader catches the occurrence up: the rest of the rows, every unpublished one.
+    more, rest = fanout.enqueue_occurrence(occurrence)
+    assert created + more == 110 and published + rest == 110
+    assert sorted(p["device_id"] for p in queued_payloads(redis_db, "collect.default")) == ids
