@@ -14,6 +14,11 @@ Maintenance windows (DESIGN.md, "Scheduling policy"):
   to. Inside a `defer` window it is fired at the window's end (the latest end, when several
   defer windows hold it), with the same `scheduled_for`. Skip wins over defer.
 
+Priority: a schedule's `priority` 0-9 (9 first) orders the occurrences that fall on one
+instant (the beat fans out the highest first) and travels in each device's message, so a
+worker takes the waiting messages of higher priority first. A run-now carries the highest:
+an operator is waiting for it.
+
 Spread: a schedule with `spread_minutes` > 0 starts each device at a stable offset in
 [0, spread_minutes) minutes after the occurrence (after the window's end, when deferred):
 a multiplicative hash of the device and the schedule, so the same device always starts at
@@ -30,6 +35,17 @@ from schedules.recurrence import Recurrence
 
 SKIP = "skip"
 DEFER = "defer"
+
+MAX_PRIORITY = 9
+DEFAULT_PRIORITY = 5
+
+
+def message_priority(schedule_priority: int | None, *, manual: bool) -> int:
+    """The priority 0-9 (9 first) of a device's message: its schedule's; the highest for a
+    run-now; the default for a row whose schedule has been deleted since it was queued."""
+    if manual:
+        return MAX_PRIORITY
+    return DEFAULT_PRIORITY if schedule_priority is None else schedule_priority
 
 _KNUTH = 2654435761  # 2^32 / golden ratio: consecutive ids spread over the whole range
 _SALT = 40503

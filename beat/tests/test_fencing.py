@@ -16,6 +16,7 @@ from beat.lock import LOCK_KEY
 from beat.service import BeatService
 from devices.dispatch.fanout import Occurrence, enqueue_occurrence
 from devices.models import DeviceBackupResult
+from tests.support.broker import queue_length
 from tests.support.fleet import make_devices
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,7 +66,7 @@ def test_a_leader_whose_lock_key_is_gone_publishes_no_batch(
         redis_db.set(LOCK_KEY, json.dumps({"host": "rival", "pid": 1, "token": "x",
                                            "acquired_at": "2026-12-03T00:00:00Z"}))
     fire(service, schedule)
-    assert redis_db.llen(QUEUE) == 0, "a batch was published without the lock"
+    assert queue_length(redis_db, QUEUE) == 0, "a batch was published without the lock"
     assert DeviceBackupResult.objects.filter(published_at__isnull=False).count() == 0
     assert not service.lock.held(), "the leader must learn it lost the lock"
     if what == "replaced":
@@ -81,7 +82,7 @@ def test_a_leader_that_holds_its_lock_publishes_every_batch(
     make_devices(30, schedule=schedule)
     service = leader(redis_db, other_server=other_server)
     fire(service, schedule)
-    assert redis_db.llen(QUEUE) == 30
+    assert queue_length(redis_db, QUEUE) == 30
     assert set(DeviceBackupResult.objects.values_list("attempts", flat=True)) == {1}
     assert service.lock.held()
 
@@ -108,4 +109,4 @@ def test_the_lock_lost_between_two_batches_stops_at_the_next_batch(
     _, published = enqueue_occurrence(occurrence, may_publish=service.lock.held,
                                       fence=service.lock.fence())
     assert published == 10 and calls == [10]
-    assert redis_db.llen(QUEUE) == 10
+    assert queue_length(redis_db, QUEUE) == 10

@@ -33,7 +33,15 @@ from devices.metrics import count_finished, count_published
 from devices.models import Device, DeviceBackupResult, MaintenanceWindow
 from project.utc import utc_iso
 from schedules.models import BackupSchedule
-from schedules.policy import DEFER, SKIP, SPREAD_SQL, Hold, WindowSpec, windows_at
+from schedules.policy import (
+    DEFER,
+    SKIP,
+    SPREAD_SQL,
+    Hold,
+    WindowSpec,
+    message_priority,
+    windows_at,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +222,7 @@ def _read_batch(base: QuerySet[DeviceBackupResult], after: int) -> list[dict[str
         base.filter(id__gt=after).values(  # type: ignore[arg-type]
             "id", "device_id", "schedule_id", "scheduled_for", "is_catchup", "manual",
             "attempts", "device__name", "device__ip_address",
-            "device__collection_group__slug",
+            "device__collection_group__slug", "schedule__priority",
         )[:settings.DEVICEVAULT.collection.publish_batch]  # per round trip and UPDATE
     )
 
@@ -315,7 +323,8 @@ def publish_rows(
                 if not may_publish():
                     raise FenceLost("the lock is no longer held")
                 publisher.publish(
-                    ((collect_payload(row), row["device__collection_group__slug"])
+                    ((collect_payload(row), row["device__collection_group__slug"],
+                      message_priority(row["schedule__priority"], manual=row["manual"]))
                      for row in rows),
                     fence=fence,
                 )

@@ -5,6 +5,9 @@ Celery's `send_task` costs a broker round trip and a full message build per task
 first message of each queue the ordinary way (which also declares the queue), copies that
 message as the template for the rest, and pushes them through a redis-py pipeline on the
 broker connection, a batch per round trip. The queue always comes from Celery's routes.
+Each message carries its priority (schedules/policy.py; devices/dispatch/queues.py maps it to
+the broker's order): on Redis it goes to kombu's list for that queue and priority step, the
+list kombu itself would push it to, and a template is kept per queue and priority.
 
 RabbitMQ gets Celery's own messages on one connection for the whole publisher, its channel
 in confirm mode: the first message of each queue goes through `send_task` (which declares the
@@ -42,7 +45,10 @@ from typing import Any
 
 from celery.utils.saferepr import saferepr
 
+from devices.dispatch.queues import broker_priority
 from devices.dispatch.routing import COLLECT_TASK
+
+Item = tuple[str, str | None, int]  # JSON payload, collection group slug, priority 0-9
 
 
 class FenceLost(Exception):
@@ -121,8 +127,8 @@ class CollectPublisher:
     def __init__(self, app: Any) -> None:
         self.app = app
         self._routes: dict[str | None, str] = {}
-        self._templates: dict[str, _Template] = {}
-        self._amqp_templates: dict[str, _AmqpTemplate] = {}
+        self._templates: dict[tuple[str, int], _Template] = {}
+        self._amqp_templates: dict[tuple[str, int], _AmqpTemplate] = {}
         self._producer_cm: Any = None
         self.producer: Any = None
         self._fenced_push: Any = None
@@ -148,10 +154,9 @@ class CollectPublisher:
             self._routes[slug] = queue.name if hasattr(queue, "name") else str(queue)
         return self._routes[slug]
 
-    def publish(
-        self, items: Iterable[tuple[str, str | None]], *, fence: Fence | None = None
-    ) -> int:
-        """Publish (JSON payload, collection group slug) pairs; returns how many.
+    def publish(self, items: Iterable[Item], *, fence: Fence | None = None) -> int:
+        """Publish (JSON payload, collection group slug, priority 0-9) items; returns how
+        many.
 
         With a `fence`, all of them or none: `FenceLost` when the lock is no longer ours.
         """
@@ -159,32 +164,33 @@ class CollectPublisher:
             return self._send_confirmed(items, fence, self._confirmed)
         if not self._redis:
             return self._send_each(items, fence)
-        by_queue: dict[str, list[str]] = {}
-        for payload, slug in items:
-            by_queue.setdefault(self._queue(payload, slug), []).append(payload)
+        by_list: dict[tuple[str, int], list[str]] = {}
+        for payload, slug, priority in items:
+            key = (self._queue(payload, slug), broker_priority(self.app, priority))
+            by_list.setdefault(key, []).append(payload)
         client = self.producer.channel.client
         atomic = fence is not None and fence.same_server(client)
         if fence is not None and not atomic:
             self._extend(fence)
-        sent, envelopes = self._envelopes(by_queue, fence if atomic else None)
+        sent, envelopes = self._envelopes(by_list, fence if atomic else None)
         if envelopes:
             self._push(client, envelopes, fence if atomic else None)
         return sent + sum(len(batch) for batch in envelopes.values())
 
-    def _send_each(self, items: Iterable[tuple[str, str | None]], fence: Fence | None) -> int:
+    def _send_each(self, items: Iterable[Item], fence: Fence | None) -> int:
         """Any other broker: Celery's own send_task per message, after the fence's check."""
         self._extend(fence)
         count = 0
-        for payload, _slug in items:
-            self.app.send_task(COLLECT_TASK, args=[payload], producer=self.producer)
+        for payload, _slug, priority in items:
+            self.app.send_task(COLLECT_TASK, args=[payload], producer=self.producer,
+                               priority=broker_priority(self.app, priority))
             count += 1
         return count
 
     def _send_confirmed(
-        self, items: Iterable[tuple[str, str | None]], fence: Fence | None,
-        confirmed: _ConfirmedChannel,
+        self, items: Iterable[Item], fence: Fence | None, confirmed: _ConfirmedChannel,
     ) -> int:
-        """RabbitMQ, after the fence's check: each queue's first message of this publisher
+        """RabbitMQ, after the fence's check: the first message of each queue and priority
         goes through Celery's send_task (which declares the queue), and is kept as the
         template of the rest, published as copies with their own id, argsrepr and body; then
         the broker's confirms of the whole batch are awaited."""
@@ -194,11 +200,11 @@ class CollectPublisher:
         channel = self.producer.channel
         count = 0
         try:
-            for payload, slug in items:
-                queue = self._queue(payload, slug)
-                template = self._amqp_templates.get(queue)
+            for payload, slug, priority in items:
+                key = (self._queue(payload, slug), broker_priority(self.app, priority))
+                template = self._amqp_templates.get(key)
                 if template is None:
-                    self._amqp_templates[queue] = self._capture(channel, payload)
+                    self._amqp_templates[key] = self._capture(channel, payload, key[1])
                 else:
                     channel.basic_publish(template.message(payload),
                                           exchange=template.exchange,
@@ -211,7 +217,7 @@ class CollectPublisher:
             raise
         return count
 
-    def _capture(self, channel: Any, payload: str) -> _AmqpTemplate:
+    def _capture(self, channel: Any, payload: str, priority: int) -> _AmqpTemplate:
         """send_task the ordinary way, keeping the message Celery built as a template."""
         sent: dict[str, Any] = {}
         publish = channel.basic_publish
@@ -226,7 +232,7 @@ class CollectPublisher:
             # retry=False: a publish that fails raises instead of being sent again on another
             # connection, where this channel's confirms could not follow it.
             self.app.send_task(COLLECT_TASK, args=[payload], producer=self.producer,
-                               retry=False)
+                               retry=False, priority=priority)
         finally:
             channel.basic_publish = publish
         return _AmqpTemplate(sent["message"], exchange=sent["exchange"],
@@ -235,23 +241,26 @@ class CollectPublisher:
                              argsrepr_maxlevels=self.app.conf.task_repr_maxlevels)
 
     def _envelopes(
-        self, by_queue: dict[str, list[str]], atomic_fence: Fence | None
+        self, by_list: dict[tuple[str, int], list[str]], atomic_fence: Fence | None
     ) -> tuple[int, dict[str, list[str]]]:
-        """Each queue's messages from its template; a queue's first message of this
-        publisher goes the ordinary way, which declares the queue (after a synchronous check
-        of the fence). Returns (messages sent that way, envelopes per queue)."""
+        """The messages of each (queue, broker priority) from its template; the first of
+        this publisher goes the ordinary way, which declares the queue (after a synchronous
+        check of the fence). Returns (messages sent that way, envelopes per Redis list: kombu's
+        list of the queue and the priority's step)."""
         sent = 0
         envelopes: dict[str, list[str]] = {}
-        for queue, payloads in by_queue.items():
-            if queue not in self._templates:
+        for (queue, priority), payloads in by_list.items():
+            if (queue, priority) not in self._templates:
                 self._extend(atomic_fence)
-                self.app.send_task(COLLECT_TASK, args=[payloads[0]], producer=self.producer)
-                self._templates[queue] = self._template(queue, payloads[0])
+                self.app.send_task(COLLECT_TASK, args=[payloads[0]], producer=self.producer,
+                                   priority=priority)
+                self._templates[queue, priority] = self._template(queue, priority, payloads[0])
                 payloads = payloads[1:]
                 sent += 1
             if payloads:
-                template = self._templates[queue]
-                envelopes[queue] = [self._envelope(template, p) for p in payloads]
+                template = self._templates[queue, priority]
+                key = self.producer.channel._q_for_pri(queue, priority)
+                envelopes.setdefault(key, []).extend(template.fill(p) for p in payloads)
         return sent, envelopes
 
     def _push(
@@ -283,7 +292,7 @@ class CollectPublisher:
             fence.lost()
             raise FenceLost("the lock could not be extended: it is no longer ours")
 
-    def _template(self, queue: str, payload: str) -> _Template:
+    def _template(self, queue: str, priority: int, payload: str) -> _Template:
         """Celery's own message for the task, in the kombu Redis transport's envelope."""
         task_id = str(uuid.uuid4())
         # The arguments send_task gives as_task_v2 (devices/tests/test_publisher_contract.py
@@ -303,7 +312,7 @@ class CollectPublisher:
                 "correlation_id": _ID,
                 "delivery_mode": 2,
                 "delivery_info": {"exchange": "", "routing_key": queue},
-                "priority": 0,
+                "priority": priority,
                 "body_encoding": "base64",
                 "delivery_tag": _TAG,
             },
@@ -318,10 +327,6 @@ class CollectPublisher:
         options = task._get_exec_options() if hasattr(task, "_get_exec_options") else {}
         return {"time_limit": options.get("time_limit"),
                 "soft_time_limit": options.get("soft_time_limit")}
-
-    @staticmethod
-    def _envelope(template: _Template, payload: str) -> str:
-        return template.fill(payload)
 
 
 class _ConfirmedChannel:

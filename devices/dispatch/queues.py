@@ -14,6 +14,7 @@ from typing import Any
 from kombu import Exchange, Queue
 
 from project.broker import is_amqp_url
+from schedules.policy import MAX_PRIORITY
 
 QUEUE_PREFIX = "collect."
 DEFAULT_QUEUE = "collect.default"
@@ -56,6 +57,14 @@ def collection_queue(app: Any, name: str) -> Queue:
         name, Exchange(name, type="topic", durable=True), routing_key=name,
         durable=True, auto_delete=False, exclusive=False, queue_arguments=arguments,
     )
+
+
+def broker_priority(app: Any, priority: int) -> int:
+    """The Celery message priority that makes the app's broker serve a priority 0-9
+    (schedules/policy.py: 9 first) in that order. RabbitMQ serves the highest number first;
+    kombu's Redis transport the lowest (its step 0 list is read first), so there a message
+    carries 9 - priority."""
+    return priority if broker_is_amqp(app) else MAX_PRIORITY - priority
 
 
 def retry_countdown(app: Any, seconds: float) -> float:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from devices.collection.backups import backup_store
 from devices.dispatch.fanout import Occurrence, create_results, scheduled_devices
 from devices.models import Device, DeviceBackupResult
+from tests.support.broker import queued_messages
 
 pytestmark = pytest.mark.django_db
 
@@ -155,8 +156,7 @@ def test_bulk_assign_body_must_be_an_object(
 def broker_messages(redis_db: Any, queue: str) -> list[dict[str, Any]]:
     """The `device.collect` payloads waiting in a kombu Redis queue (a list named so)."""
     payloads = []
-    for raw in redis_db.lrange(queue, 0, -1):
-        message = json.loads(raw)
+    for message in queued_messages(redis_db, queue):
         assert message["headers"]["task"] == "device.collect"
         assert message["content-type"] == "application/json"
         body = base64.b64decode(message["body"]) if (

@@ -98,3 +98,28 @@ def test_worker_consumes_the_queue_of_a_group_created_after_it_started(
     enqueue_occurrence(Occurrence(schedule_id=schedule.pk, scheduled_for=datetime.now(UTC)))
     wait_for_results(2, timeout=30)
     assert DeviceBackupResult.objects.filter(status="success").count() == 2
+
+
+def test_a_worker_takes_the_waiting_messages_of_higher_priority_first(
+    procs: Any, redis_db: Any, make_schedule: Any
+) -> None:
+    """Messages of a low-priority occurrence queued first, then a high-priority one's, then a
+    run-now: one worker process collects the run-now, then the high, then the low."""
+    from devices.services import schedule_run_now
+
+    low = make_schedule(name="low", priority=1)
+    high = make_schedule(name="high", priority=8)
+    low_ids = make_devices(6, schedule=low, prefix="low")
+    high_ids = make_devices(6, schedule=high, prefix="high")
+    (urgent,) = make_devices(1, schedule=low, prefix="urgent")
+    at = datetime.now(UTC)
+    enqueue_occurrence(Occurrence(schedule_id=low.pk, scheduled_for=at))
+    enqueue_occurrence(Occurrence(schedule_id=high.pk, scheduled_for=at))
+    assert schedule_run_now(schedule=low, devices=Device.objects.filter(pk=urgent)) == 1
+
+    procs.worker(concurrency=1)
+    wait_for_results(14)
+    collected = [int(x) for x in redis_db.lrange(COLLECTED_KEY, 0, -1)]
+    assert collected[0] == urgent
+    assert sorted(collected[1:7]) == sorted(high_ids)
+    assert sorted(collected[7:]) == sorted([*low_ids, urgent])

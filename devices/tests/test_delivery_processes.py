@@ -47,7 +47,7 @@ def publish_copy(result_id: int) -> None:
     ).get()
     row["attempts"] = 0
     with CollectPublisher(app) as publisher:
-        publisher.publish([(collect_payload(row), row["device__collection_group__slug"])])
+        publisher.publish([(collect_payload(row), row["device__collection_group__slug"], 5)])
 
 
 def pool_children(pid: int) -> list[int]:

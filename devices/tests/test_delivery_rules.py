@@ -84,3 +84,16 @@ def test_a_message_claims_only_a_queued_row_not_published_again_since() -> None:
     assert not may_claim(row_status="queued", row_attempts=2, message_attempt=1)
     assert not may_claim(row_status="running", row_attempts=1, message_attempt=1)
     assert may_claim(row_status="queued", row_attempts=5, message_attempt=None)
+
+
+def test_each_broker_serves_the_higher_priority_first() -> None:
+    """RabbitMQ delivers the highest message priority first; kombu's Redis transport reads its
+    step 0 list first, so there priority p travels as 9 - p."""
+    from types import SimpleNamespace
+
+    from devices.dispatch.queues import broker_priority
+
+    redis_app = SimpleNamespace(conf=SimpleNamespace(broker_url="redis://127.0.0.1:6379/0"))
+    amqp_app = SimpleNamespace(conf=SimpleNamespace(broker_url="amqp://127.0.0.1:5672//"))
+    assert [broker_priority(redis_app, p) for p in (9, 5, 0)] == [0, 4, 9]
+    assert [broker_priority(amqp_app, p) for p in (9, 5, 0)] == [9, 5, 0]

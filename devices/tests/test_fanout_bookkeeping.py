@@ -88,7 +88,7 @@ def test_a_large_fan_out_marks_every_batch_on_a_second_connection_after_its_push
     def publish_and_note(self: Any, items: Any, **kwargs: Any) -> int:
         items = list(items)
         count = publish(self, items, **kwargs)
-        pushed.update(int(p.split('"result_id":')[1].split(",")[0]) for p, _ in items)
+        pushed.update(int(p.split('"result_id":')[1].split(",")[0]) for p, *_ in items)
         return count
 
     def check_and_mark(ids: list[int]) -> None:

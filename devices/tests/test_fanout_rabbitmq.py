@@ -93,7 +93,7 @@ def test_a_batch_is_published_only_while_the_lock_is_ours(
                                        "acquired_at": "2026-12-03T00:00:00Z"}))
 
     with CollectPublisher(rabbit.app) as publisher, pytest.raises(FenceLost):
-        publisher.publish([(json.dumps({"result_id": 0}), None)], fence=lock.fence())
+        publisher.publish([(json.dumps({"result_id": 0}), None, 5)], fence=lock.fence())
     occurrence = Occurrence(schedule_id=schedule.pk, scheduled_for=datetime.now(UTC))
     created, published = enqueue_occurrence(occurrence, fence=lock.fence())
 
@@ -183,9 +183,9 @@ def test_templated_rabbitmq_messages_are_celerys_own_but_for_their_ids_argsrepr_
     from devices.tests.test_publisher_contract import _payload
 
     rabbit.queues.add("collect.sydney-dc1")
-    items = [(_payload(n, None), None) for n in (1, 2)]
-    items += [(_payload(n, "sydney-dc1"), "sydney-dc1") for n in (3, 4)]
-    items += [(_payload(5, None, name_length=1500), None)]  # argsrepr cut by Celery
+    items = [(_payload(n, None), None, 7) for n in (1, 2)]
+    items += [(_payload(n, "sydney-dc1"), "sydney-dc1", 7) for n in (3, 4)]
+    items += [(_payload(5, None, name_length=1500), None, 7)]  # argsrepr cut by Celery
     with CollectPublisher(rabbit.app) as publisher:
         assert publisher.publish(items) == 5
 
@@ -213,6 +213,7 @@ def test_templated_rabbitmq_messages_are_celerys_own_but_for_their_ids_argsrepr_
                        if k != "application_headers"}, "correlation_id": 0}
                 assert message.delivery_info["routing_key"] == queue
                 assert properties["delivery_mode"] == 2  # persistent
+                assert properties["priority"] == 7  # RabbitMQ serves the highest first
                 ids.add(headers["id"])
     assert len(ids) == 5
 

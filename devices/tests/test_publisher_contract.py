@@ -26,6 +26,7 @@ from devices.dispatch.publisher import CollectPublisher
 from devices.dispatch.queues import DEFAULT_QUEUE, collection_queue_name_from_slug
 from devices.dispatch.routing import COLLECT_TASK
 from project.celery import app
+from tests.support.broker import priority_list, queued_messages
 
 GROUP_SLUG = "sydney-dc1"
 GROUP_QUEUE = collection_queue_name_from_slug(GROUP_SLUG)
@@ -72,17 +73,14 @@ def send_task_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[inspect.Bo
 
 @pytest.fixture
 def published(redis_db: Any, send_task_calls: list[inspect.BoundArguments]) -> dict[str, Any]:
-    """Four messages to collect.default (one too long for argsrepr) and two to a group's
-    queue, read back raw."""
-    items = [(_payload(n, None), None) for n in (1, 2, 3)]
-    items += [(_payload(n, GROUP_SLUG), GROUP_SLUG) for n in (4, 5)]
-    items += [(_payload(6, None, name_length=1500), None)]
+    """Four messages of priority 9 to collect.default (one too long for argsrepr) and two of
+    priority 3 to a group's queue, read back raw."""
+    items = [(_payload(n, None), None, 9) for n in (1, 2, 3)]
+    items += [(_payload(n, GROUP_SLUG), GROUP_SLUG, 3) for n in (4, 5)]
+    items += [(_payload(6, None, name_length=1500), None, 9)]
     with CollectPublisher(app) as publisher:
         assert publisher.publish(items) == 6
-    queues = {
-        queue: [json.loads(raw) for raw in reversed(redis_db.lrange(queue, 0, -1))]
-        for queue in (DEFAULT_QUEUE, GROUP_QUEUE)
-    }
+    queues = {queue: queued_messages(redis_db, queue) for queue in (DEFAULT_QUEUE, GROUP_QUEUE)}
     return {"queues": queues, "send_task_calls": list(send_task_calls)}
 
 
@@ -119,6 +117,17 @@ def test_every_queue_gets_one_message_from_send_task_and_the_rest_from_the_templ
     for queue, messages in queues.items():
         for message in messages:
             assert message["properties"]["delivery_info"] == {"exchange": "", "routing_key": queue}
+
+
+def test_each_message_waits_in_kombus_list_of_its_priority_step_as_send_tasks_first_does(
+    published: dict[str, Any], redis_db: Any,
+) -> None:
+    """Redis serves step 0 first: priority 9 travels as Celery priority 0, in the queue's own
+    list; priority 3 as 6, in `<queue>\x06\x166`, the list kombu put send_task's message in."""
+    assert redis_db.llen(DEFAULT_QUEUE) == 4
+    assert redis_db.llen(priority_list(GROUP_QUEUE, 6)) == 2
+    for queue, priority in ((DEFAULT_QUEUE, 0), (GROUP_QUEUE, 6)):
+        assert {m["properties"]["priority"] for m in published["queues"][queue]} == {priority}
 
 
 def test_templated_headers_properties_and_body_are_what_as_task_v2_builds_for_the_same_task(

@@ -12,8 +12,10 @@ from celery import Celery
 
 from devices.dispatch.publisher import CollectPublisher, Fence, FenceLost
 from devices.dispatch.queues import DEFAULT_QUEUE
+from project.broker import celery_broker_settings
 from project.config import SentinelConfig
 from project.redis_client import new_redis_client
+from tests.support.broker import queue_length
 from tests.support.private_services import PrivateSentinels
 
 pytestmark = [pytest.mark.processes, pytest.mark.timeout(60)]
@@ -38,8 +40,9 @@ def sentinel_app(sentinels: PrivateSentinels) -> Iterator[tuple[Celery, Sentinel
     app = Celery("sentinel-publisher", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.broker_url = config.broker_url(f"redis://127.0.0.1:1/{DB}")
-    app.conf.broker_transport_options = {"master_name": sentinels.name,
-                                         "visibility_timeout": 3600}
+    app.conf.broker_transport_options = {
+        **celery_broker_settings(app.conf.broker_url)["broker_transport_options"],
+        "master_name": sentinels.name}
     yield app, config
     app.close()
 
@@ -69,11 +72,11 @@ def test_a_sentinel_broker_takes_the_fenced_lua_path_of_the_lock_server(
             sentinels=config.sentinels, master_name="elsewhere", db=DB))
         assert not fence.same_server(other_master)
 
-        assert publisher.publish([(_payload(n), None) for n in range(5)], fence=fence) == 5
-        assert master.llen(DEFAULT_QUEUE) == 5
+        assert publisher.publish([(_payload(n), None, 5) for n in range(5)], fence=fence) == 5
+        assert queue_length(master, DEFAULT_QUEUE) == 5
 
         master.set(KEY, "a rival")
         with pytest.raises(FenceLost):
-            publisher.publish([(_payload(n), None) for n in range(5, 9)], fence=fence)
-    assert master.llen(DEFAULT_QUEUE) == 5, "a batch went out without the lock"
+            publisher.publish([(_payload(n), None, 5) for n in range(5, 9)], fence=fence)
+    assert queue_length(master, DEFAULT_QUEUE) == 5, "a batch went out without the lock"
     assert lost == [True]

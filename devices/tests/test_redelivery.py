@@ -14,7 +14,7 @@ from devices.dispatch.fanout import Occurrence, enqueue_occurrence
 from devices.dispatch.redelivery import reconcile_deliveries
 from devices.metrics import read_counters
 from devices.models import DeviceBackupResult
-from tests.support.broker import queued_payloads
+from tests.support.broker import drop_queue, queue_length, queued_payloads
 from tests.support.fleet import make_devices
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,7 +28,7 @@ def rows(redis_db: Any, make_schedule: Any) -> list[int]:
     schedule = make_schedule()
     make_devices(4, schedule=schedule)
     enqueue_occurrence(Occurrence(schedule_id=schedule.pk, scheduled_for=datetime.now(UTC)))
-    redis_db.delete(QUEUE)  # as if the broker lost the messages
+    drop_queue(redis_db, QUEUE)  # as if the broker lost the messages
     return list(DeviceBackupResult.objects.order_by("id").values_list("id", flat=True))
 
 
@@ -72,7 +72,7 @@ def test_after_max_attempts_an_overdue_row_fails_as_lost(rows: list[int], redis_
         row = DeviceBackupResult.objects.get(pk=pk)
         assert row.status == "failed" and row.error.startswith("lost: ")
         assert row.finished_at is not None
-    assert redis_db.llen(QUEUE) == 0
+    assert queue_length(redis_db, QUEUE) == 0
     counters = read_counters(redis_db)  # devicevault_results_lost_total, and failed
     assert counters.lost == 2 and counters.finished["failed"] == 2
 

@@ -6,6 +6,7 @@ of failure within its timeout, and credentials that never reach a task message o
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import time
@@ -21,7 +22,7 @@ from devices.collection.service import run_collection
 from devices.dispatch.fanout import Occurrence, enqueue_occurrence
 from devices.models import ConfigBlob, CredentialSet, Device, DeviceBackup, DeviceBackupResult
 from devices.services import schedule_run_now
-from tests.support.broker import queued_payloads
+from tests.support.broker import queued_messages, queued_payloads
 from tests.support.sshd import SshServer, free_port, require_sshd, start_sshd
 
 pytestmark = pytest.mark.timeout(120)
@@ -241,8 +242,8 @@ def test_credentials_never_reach_task_messages_or_logs(
     caplog.set_level(logging.DEBUG)  # every logger at its most verbose
     assert device.backup_schedule is not None
     assert schedule_run_now(schedule=device.backup_schedule, devices=Device.objects.all()) == 1
-    raw = b"".join(redis_db.lrange("collect.default", 0, -1)).decode()
     (payload,) = queued_payloads(redis_db, "collect.default")
+    raw = json.dumps([queued_messages(redis_db, "collect.default"), payload])  # body decoded
     assert set(payload) == PAYLOAD_KEYS  # ids and what DESIGN.md lists: no credentials
     secrets = secrets_of(sshd, login)
     for secret in [*secrets, sshd.username]:

@@ -94,7 +94,8 @@ def test_settings_put_the_celery_broker_on_the_sentinels_unless_it_is_set() -> N
            "CELERY_BROKER_URL": ""}
     lines = _run("-c", script, **env).stdout.splitlines()
     assert lines == ["sentinel://127.0.0.1:1/3",
-                     "[('master_name', 'dv'), ('visibility_timeout', 3600)]"]
+                     "[('master_name', 'dv'), ('priority_steps', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]), "
+                     "('visibility_timeout', 3600)]"]
     lines = _run("-c", script, **{**env, "CELERY_BROKER_URL": "amqp://x//"}).stdout.splitlines()
     # RabbitMQ's own options (publisher confirms), and no master name
     assert lines == ["amqp://x//", "[('confirm_publish', True)]"]

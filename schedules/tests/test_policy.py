@@ -11,10 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schedules.policy import (
+    DEFAULT_PRIORITY,
     DEFER,
+    MAX_PRIORITY,
     SKIP,
     WindowSpec,
     device_fate,
+    message_priority,
     spread_offset,
     windows_at,
 )
@@ -166,3 +169,9 @@ def test_a_capacity_warning_names_the_nearest_limit() -> None:
                               next_window=("freeze", at + timedelta(minutes=30)))
     assert window is not None and window.limited_by == "maintenance_window"
     assert "freeze" in window.message and "50 min" in window.message
+
+
+def test_a_message_carries_its_schedules_priority_a_run_now_the_highest() -> None:
+    assert [message_priority(p, manual=False) for p in (0, 5, 9)] == [0, 5, 9]
+    assert message_priority(None, manual=False) == DEFAULT_PRIORITY  # schedule deleted since
+    assert message_priority(0, manual=True) == message_priority(None, manual=True) == MAX_PRIORITY
