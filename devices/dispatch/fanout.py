@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import pairwise
 from typing import Any
 
 from django.conf import settings
@@ -288,19 +287,17 @@ class _Bookkeeping:
 
 def publish_pending(
     occurrence: Occurrence, *, may_publish: Callable[[], bool] = lambda: True,
-    fence: Fence | None = None, after: int = 0,
+    fence: Fence | None = None,
 ) -> int:
     """Publish every unpublished row of the occurrence, batch by batch; returns the count.
 
     `may_publish` is asked before each batch (the beat passes "do I still hold the lock"):
     when it says no, publishing stops at once and the rest waits for the next leader.
     With a `fence` (the beat's lock), each batch is published only while the lock is still
-    ours, checked atomically with the publish (devices/dispatch/publisher.py). `after`: only
-    the rows after this id (every earlier one is known to be published).
+    ours, checked atomically with the publish (devices/dispatch/publisher.py).
     """
-    rows = _occurrence_rows(occurrence)
     return publish_rows(
-        rows.filter(id__gt=after) if after else rows, may_publish=may_publish, fence=fence,
+        _occurrence_rows(occurrence), may_publish=may_publish, fence=fence,
         what=f"schedule={occurrence.schedule_id} "
              f"occurrence={occurrence.scheduled_for.isoformat()}",
     )
@@ -385,18 +382,11 @@ def enqueue_occurrence(
     if devices is None:
         assert occurrence.schedule_id is not None, "a device backed up now names its device"
         devices = scheduled_devices(occurrence.schedule_id)
-    overlap = _may_overlap()
     with transaction.atomic():
         hold = NO_HOLD  # run-now is not held: an operator asked
         if occurrence.schedule_id is not None and not occurrence.manual:
             hold = windows_at(MaintenanceWindow.enabled_specs(), occurrence.scheduled_for)
-        chunks = _chunks(devices) if hold == NO_HOLD and overlap else [devices]
-        created = _create_under_windows(occurrence, chunks[0], hold)
-    published = after = 0
-    if len(chunks) > 1:
-        more, published, after = _create_while_publishing(
-            occurrence, chunks[1:], may_publish=may_publish, fence=fence)
-        created += more
+        created = _create_under_windows(occurrence, devices, hold)
     if created and occurrence.schedule_id is not None:
         overlapping = DeviceBackupResult.objects.filter(
             schedule_id=occurrence.schedule_id, scheduled_for=occurrence.scheduled_for,
@@ -407,77 +397,11 @@ def enqueue_occurrence(
             logger.warning("overlap: schedule=%s occurrence=%s skipped=%d (still queued or "
                            "running from an earlier occurrence)", occurrence.schedule_id,
                            occurrence.scheduled_for.isoformat(), overlapping)
-    published += publish_pending(occurrence, may_publish=may_publish, fence=fence, after=after)
+    published = publish_pending(occurrence, may_publish=may_publish, fence=fence)
     return created, published
 
 
 NO_HOLD = Hold(skip=(), defer=())
-CREATE_CHUNK = 10_000  # devices per transaction when creation overlaps publication
-
-
-def _may_overlap() -> bool:
-    """Whether a second connection sees what this one committed: PostgreSQL, outside a
-    transaction."""
-    return connection.vendor == "postgresql" and not connection.in_atomic_block
-
-
-def _chunks(devices: QuerySet[Device]) -> list[QuerySet[Device]]:
-    """`devices` in id ranges of about CREATE_CHUNK devices (one range when fewer)."""
-    ids = sorted(devices.order_by().values_list("id", flat=True))
-    if len(ids) <= CREATE_CHUNK:
-        return [devices]
-    bounds = ids[CREATE_CHUNK::CREATE_CHUNK]
-    chunks = [devices.filter(id__lt=bounds[0])]
-    chunks += [devices.filter(id__gte=lo, id__lt=hi) for lo, hi in pairwise(bounds)]
-    return [*chunks, devices.filter(id__gte=bounds[-1])]
-
-
-def _create_chunk(occurrence: Occurrence, devices: QuerySet[Device]) -> int:
-    with transaction.atomic():
-        return create_results(occurrence, devices)
-
-
-def _create_while_publishing(
-    occurrence: Occurrence, chunks: list[QuerySet[Device]], *,
-    may_publish: Callable[[], bool], fence: Fence | None,
-) -> tuple[int, int, int]:
-    """Create the rows of a large occurrence (no maintenance window applies) a chunk of
-    devices per transaction, on a second connection, while the rows already committed are
-    published; returns (rows created, published).
-
-    Each chunk is committed on its own: a crash in between leaves the occurrence partly
-    created, and the next leader catches it up as a whole (`last_tick` has not passed it),
-    creating the rest (the unique constraint skips the rows that exist) and publishing every
-    unpublished row, as after a crash in the single INSERT's transaction.
-
-    Returns (rows created, published, an id every due row up to which is published): chunks
-    are written one after another, so the ids of a chunk follow those of the one before.
-    """
-    created = published = after = 0
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanout-create")
-    try:
-        for chunk in chunks:
-            top = _last_queued_id(occurrence)  # what the pass below will have published
-            making = pool.submit(_create_chunk, occurrence, chunk)
-            published += publish_pending(occurrence, may_publish=may_publish, fence=fence,
-                                         after=after)
-            created += making.result()
-            if not may_publish():
-                break  # no longer the leader: the next one creates and publishes the rest
-            after = top
-    finally:
-        pool.submit(connections.close_all)  # the helper thread's own connection
-        pool.shutdown(wait=True)
-    return created, published, after
-
-
-def _last_queued_id(occurrence: Occurrence) -> int:
-    """The highest id of the occurrence's queued rows (0: none), from its index."""
-    top = DeviceBackupResult.objects.filter(
-        schedule_id=occurrence.schedule_id, scheduled_for=occurrence.scheduled_for,
-        status=Status.QUEUED,
-    ).order_by("-id").values_list("id", flat=True).first()
-    return top or 0
 
 
 def _in_scope(devices: QuerySet[Device], window: WindowSpec) -> QuerySet[Device]:
