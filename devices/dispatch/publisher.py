@@ -132,6 +132,15 @@ class CollectPublisher:
         self._producer_cm: Any = None
         self.producer: Any = None
         self._fenced_push: Any = None
+        self._priorities: dict[int, int] = {}
+
+    def _priority(self, priority: int) -> int:
+        """`broker_priority`, once per priority and publisher: it reads the app's broker URL
+        through Celery's settings, which cost more than the rest of a message's envelope."""
+        step = self._priorities.get(priority)
+        if step is None:
+            step = self._priorities[priority] = broker_priority(self.app, priority)
+        return step
 
     def __enter__(self) -> CollectPublisher:
         self._confirmed: _ConfirmedChannel | None = None
@@ -166,7 +175,7 @@ class CollectPublisher:
             return self._send_each(items, fence)
         by_list: dict[tuple[str, int], list[str]] = {}
         for payload, slug, priority in items:
-            key = (self._queue(payload, slug), broker_priority(self.app, priority))
+            key = (self._queue(payload, slug), self._priority(priority))
             by_list.setdefault(key, []).append(payload)
         client = self.producer.channel.client
         atomic = fence is not None and fence.same_server(client)
@@ -183,7 +192,7 @@ class CollectPublisher:
         count = 0
         for payload, _slug, priority in items:
             self.app.send_task(COLLECT_TASK, args=[payload], producer=self.producer,
-                               priority=broker_priority(self.app, priority))
+                               priority=self._priority(priority))
             count += 1
         return count
 
@@ -201,7 +210,7 @@ class CollectPublisher:
         count = 0
         try:
             for payload, slug, priority in items:
-                key = (self._queue(payload, slug), broker_priority(self.app, priority))
+                key = (self._queue(payload, slug), self._priority(priority))
                 template = self._amqp_templates.get(key)
                 if template is None:
                     self._amqp_templates[key] = self._capture(channel, payload, key[1])
