@@ -385,11 +385,3 @@ class Recurrence:
                     instants.add(instant)
         return sorted(instants)
 
-
-def next_run(recurrence: Recurrence, after: datetime) -> datetime | None:
-    """The next occurrence strictly after `after`, or None when there is none: the value of a
-    schedule's cached `next_run_at`, wherever it is written."""
-    try:
-        return recurrence.next_after(after)
-    except (RecurrenceError, OverflowError):
-        return None
