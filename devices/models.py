@@ -326,9 +326,10 @@ class DeviceBackupResult(models.Model):
                 name="result_held",
             ),
             # A device's last backup (devices.outcomes): its newest result that started or
-            # finished, one probe of this index per device, however many results it has.
+            # finished, one probe of this index per device, however many results it has;
+            # with the status in it, filtering on the last status reads no table row.
             models.Index(
-                fields=["device", "-scheduled_for", "-id"],
+                fields=["device", "-scheduled_for", "-id", "status"],
                 condition=Q(status__in=LAST_BACKUP_RESULT_STATUSES),
                 name="result_last",
             ),

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='devicebackupresult',
-            index=models.Index(condition=models.Q(('status__in', ('running', 'success', 'failed', 'missed_window', 'skipped'))), fields=['device', '-scheduled_for', '-id'], name='result_last'),
+            index=models.Index(condition=models.Q(('status__in', ('running', 'success', 'failed', 'missed_window', 'skipped'))), fields=['device', '-scheduled_for', '-id', 'status'], name='result_last'),
         ),
         migrations.AddIndex(
             model_name='devicebackupresult',
