@@ -94,7 +94,8 @@ def analytics(
         names_table = ""
     else:
         key, names_table = _KEYS[group_by]
-    visible_sql, visible_params = devices.values("id").query.sql_with_params()
+    # Without order_by(): the devices' default ordering (by name) would sort them for nothing.
+    visible_sql, visible_params = devices.order_by().values("id").query.sql_with_params()
     statuses = ", ".join(f"'{s}'" for s in COUNTED)
     # Each result once, with its group and its duration (null when it did not run).
     rows_sql = (

@@ -339,6 +339,12 @@ class DeviceBackupResult(models.Model):
                 condition=Q(status=DeviceBackupResultStatusChoices.SUCCESS),
                 name="result_last_success",
             ),
+            # Analytics' top errors read only the failures of a window (devices.analytics).
+            models.Index(
+                fields=["scheduled_for"],
+                condition=Q(status=DeviceBackupResultStatusChoices.FAILED),
+                name="result_failed",
+            ),
         ]
 
     def __str__(self) -> str:
