@@ -33,6 +33,10 @@ DEVICE_FILTERS = ("success", "failed", "missed_window", "stale", "never")
 GROUP_BYS = ("schedule", "device_group", "collection_group", "day")
 
 
+def _many(n: int) -> str:
+    return f"{n / 1e6:.1f} M" if n >= 1_000_000 else f"{n:,}"
+
+
 def measure(client: Any, url: str, runs: int) -> tuple[list[float], list[int], str]:
     """(milliseconds per request, SQL queries per request, note) over `runs` requests after a
     warm-up; stops at the first request that fails (the statement timeout)."""
@@ -95,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     user = User.objects.get(username=readfleet.USERNAME)
     visible = Device.objects.restrict(user).count()
     results = DeviceBackupResult.objects.count()
-    fleet = f"{args.devices:,} devices, {results / 1e6:.1f} M results"
+    fleet = f"{args.devices:,} devices, {_many(results)} results"
     print(f"fleet: {fleet}; the user sees {visible:,} devices (load {loadavg()})",
           file=sys.stderr, flush=True)
     with connection.cursor() as cursor:
@@ -133,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             scheduled_for__gte=timezone.now() - timedelta(days=31)).count()
         for group_by in GROUP_BYS:
             add(f"analytics.{group_by}",
-                f"GET analytics, 30 days (~{window / 1e6:.1f} M results), group_by={group_by}",
+                f"GET analytics, 30 days ({_many(window)} results), group_by={group_by}",
                 f"/api/scheduled-backups/analytics/?start={start}&end={end}&group_by={group_by}",
                 max(3, args.runs // 2), queries_row=group_by == "schedule")
     if args.out:
