@@ -181,7 +181,8 @@ def run_calendar(args: argparse.Namespace, targets: Targets, rows: list[Row],
                         r"min ([\d.]+) ms, max ([\d.]+) ms", proc.stdout)
     queries = re.search(r"SQL queries per request: (\d+).*?min (\d+)", proc.stdout)
     fleet = re.search(r"fleet: (\d+) devices on (\d+) schedules", proc.stdout)
-    what = (f"{int(fleet.group(1)):,} devices, {fleet.group(2)} schedules, a user seeing half"
+    what = (f"{int(fleet.group(1)):,} devices, {int(fleet.group(2)):,} schedules, a user "
+            "seeing half"
             if fleet else "calendar")
     if latency:
         days, runs = int(latency.group(1)), int(latency.group(2))

@@ -195,10 +195,12 @@ def test_stale_filter_agrees_with_each_devices_stale_field(
         old_fleet["schedules"]["daily"], old_fleet["schedules"]["weekly"],
         make_schedule(name="Hourly", schedule_type="cron", cron_expression="15 * * * *"),
         make_schedule(name="Monthly", schedule_type="monthly", day_of_month=3, hour=1),
+        # enough schedules for the thresholds' CASE to be a search tree (outcomes._CASE_LEAF)
+        *(make_schedule(name=f"Daily {h}", hour=h, minute=3 * h) for h in range(20)),
     ]
     BackupSchedule.objects.update(active_since=timezone.now() - timedelta(days=90))
     now = timezone.now()
-    for index, device in enumerate(add_devices(40, device_group=core)):
+    for index, device in enumerate(add_devices(120, device_group=core)):
         schedule = schedules[index % len(schedules)]
         Device.objects.filter(pk=device.pk).update(
             backup_schedule=schedule, created_at=now - timedelta(days=90 if index % 7 else 1),
