@@ -1,6 +1,8 @@
 """`python -m bench`: the scheduler's benchmarks, side by side with django-celery-beat and RedBeat.
 
-    .venv/bin/python -m bench                 # the full run (about 12 minutes on 2 cores)
+    .venv/bin/python -m bench                 # the full run (about 16 minutes on 2 cores, and
+                                              # 5-9 more once, to make the read side's fleet)
+    .venv/bin/python -m bench --only calendar,devices,analytics   # the read side only
     .venv/bin/python -m bench --quick         # smallest sizes, for the smoke test (< 1 minute)
     .venv/bin/python -m bench --repeat 5 --lateness-minutes 5 --markdown var/bench.md
     .venv/bin/python -m bench --chaos         # 10,000 devices under >= 50 faults (bench/chaos.py)
