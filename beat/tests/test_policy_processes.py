@@ -1,5 +1,6 @@
 """Scheduling policy with real beats and a real worker: one occurrence of 2,000 devices spread
-over two minutes across a leader kill, a skip window and a defer window around it (schedules/policy.py)."""
+over two minutes across a leader kill, a skip window and a defer window around it
+(schedules/policy.py)."""
 
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ def test_a_spread_occurrence_arrives_smoothly_once_per_device_across_a_leader_ki
     seconds = SPREAD_MINUTES * 60
     steady = [n for s, n in per_second.items() if s not in failover[:10] and s < seconds]
     average = SPREAD_DEVICES / seconds
-    print(f"\nspread: {SPREAD_DEVICES} devices over {seconds} s, at most {max(steady)} published in "
-          f"one second outside the failover (average {average:.1f}); "
+    print(f"\nspread: {SPREAD_DEVICES} devices over {seconds} s, at most {max(steady)} "
+          f"published in one second outside the failover (average {average:.1f}); "
           f"{len(per_second)} distinct seconds")
     assert max(steady) <= 2 * average, per_second
