@@ -25,12 +25,17 @@ fi
 echo "== pytest (PostgreSQL)"; .venv/bin/python -m pytest "$@"
 # The embedded default is SQLite: everything again on it (each web, worker and beat writes to
 # one file) except what measures or fuzzes the server rather than the database, the
-# devicevault.sh tests, which run SQLite already (a fresh clone in an empty namespace), and the
-# chaos fleet, which runs on a private PostgreSQL of its own whatever DATABASE_URL says.
+# devicevault.sh tests, which run SQLite already (a fresh clone in an empty namespace), the
+# chaos fleet, which runs on a private PostgreSQL of its own whatever DATABASE_URL says, and
+# the RabbitMQ and Sentinel tests, which are about the broker and the lock's server (their
+# database side is the Redis path's, tested on SQLite).
 echo "== pytest (SQLite)"
 DATABASE_URL="sqlite:///$DEVICEVAULT_VAR_DIR/sqlite/devicevault.sqlite3" \
   DEVICEVAULT_VAR_DIR="$DEVICEVAULT_VAR_DIR/sqlite" \
   exec .venv/bin/python -m pytest -m "not browser" --ignore=tests/test_bench_smoke.py \
   --ignore=tests/test_api_fuzz.py --ignore=tests/test_devicevault_sh.py \
+  --ignore=devices/tests/test_fanout_rabbitmq.py --ignore=devices/tests/test_rabbitmq_processes.py \
+  --ignore=devices/tests/test_publisher_sentinel.py --ignore=project/tests/test_redis_sentinel.py \
+  --ignore=beat/tests/test_beat_sentinel_processes.py \
   --deselect "beat/tests/test_chaos.py::test_a_fleet_under_random_faults_gets_every_occurrence_collected_once_and_serially" \
   "$@"

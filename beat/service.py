@@ -40,7 +40,9 @@ from devices.metrics import record_fanout
 from project.config import Config
 from project.redis_client import new_redis_client
 from schedules.models import BackupSchedule
-from schedules.recurrence import RecurrenceError, next_run
+from schedules.policy import next_firing
+from schedules.recurrence import RecurrenceError
+from schedules.selectors import fleet_windows
 from schedules.services import SCHEDULES_VERSION_KEY
 
 logger = logging.getLogger("beat")
@@ -266,10 +268,11 @@ class BeatService:
     def _refresh_next_runs(self, plans: dict[int, CatchupPlan], now: datetime) -> None:
         """After a catch-up, each schedule it touched shows its next run after `now`: a
         schedule whose occurrences were all missed fired nothing that would have moved it."""
+        windows = fleet_windows()
         for schedule_id in plans:
-            BackupSchedule.objects.filter(pk=schedule_id).update(
-                next_run_at=next_run(self.agenda.specs[schedule_id].recurrence, now)
-            )
+            spec = self.agenda.specs[schedule_id]
+            BackupSchedule.objects.filter(pk=schedule_id).update(next_run_at=next_firing(
+                spec.recurrence, windows, now, since=spec.active_since))
 
     def _lead(self) -> float:
         now = self.clock()
@@ -319,7 +322,8 @@ class BeatService:
                       schedule=spec.id, occurrence=occurrence.isoformat(), devices=published,
                       at=self.clock().timestamp())
         BackupSchedule.objects.filter(pk=spec.id).update(
-            last_run_at=occurrence, next_run_at=next_run(spec.recurrence, occurrence)
+            last_run_at=occurrence, next_run_at=next_firing(
+                spec.recurrence, fleet_windows(), occurrence, since=spec.active_since)
         )
         logger.info(
             "fan-out: schedule=%s occurrence=%s catchup=%s rows=%d published=%d "

@@ -1,6 +1,8 @@
 """`python -m bench`: the scheduler's benchmarks, side by side with django-celery-beat and RedBeat.
 
-    .venv/bin/python -m bench                 # the full run (about 12 minutes on 2 cores)
+    .venv/bin/python -m bench                 # the full run (about 16 minutes on 2 cores, and
+                                              # 5-9 more once, to make the read side's fleet)
+    .venv/bin/python -m bench --only calendar,devices,analytics   # the read side only
     .venv/bin/python -m bench --quick         # smallest sizes, for the smoke test (< 1 minute)
     .venv/bin/python -m bench --repeat 5 --lateness-minutes 5 --markdown var/bench.md
     .venv/bin/python -m bench --chaos         # 10,000 devices under >= 50 faults (bench/chaos.py)
@@ -12,7 +14,10 @@ Sets up its own data on the real PostgreSQL and Redis: databases `<db>_bench_bea
 --quick), created and migrated here, and Redis databases 10 (ours) and 9 (the anchors) on the
 REDIS_URL server (12 and 11 with --quick). Each part runs in its own process: ours
 (bench.ours), django-celery-beat (bench.anchor_dcb, settings bench.settings), RedBeat
-(bench.anchor_redbeat) and the API's calendar benchmark (bench.calendar_bench). Prints every
+(bench.anchor_redbeat), the API's calendar benchmark (bench.calendar_bench) and the read side
+(bench.readside: devices list and analytics), the last two on `<db>_bench_read` (a fleet of
+100,000 devices and 10 M results, made in SQL and kept between runs while its fingerprint
+matches: bench/readfleet.py). Prints every
 figure's median, min and max over the runs, the goals and the ratios against the anchors.
 """
 
@@ -52,7 +57,16 @@ from bench.report import (
     table,
 )
 
-PARTS = ("ours", "dcb", "redbeat", "calendar")
+PARTS = ("ours", "dcb", "redbeat", "calendar", "devices", "analytics")
+# The read side's fleet (bench/readfleet.py), shared by the calendar, devices and analytics
+# parts: devices, schedules, schedule mix, days of daily results.
+READ_FLEET = {"full": (100_000, 1_000, "wide", 100), "quick": (500, 20, "wide", 5)}
+
+
+def read_fleet_args(quick: bool) -> list[str]:
+    devices, schedules, mix, days = READ_FLEET["quick" if quick else "full"]
+    return ["--devices", str(devices), "--schedules", str(schedules), "--mix", mix,
+            "--result-days", str(days)]
 
 
 def machine(targets: Targets) -> dict[str, str]:
@@ -155,12 +169,11 @@ def run_part(name: str, argv: list[str], env: dict[str, str], rows: list[Row],
 
 def run_calendar(args: argparse.Namespace, targets: Targets, rows: list[Row],
                  failures: list[str]) -> None:
-    """The API engineer's calendar benchmark (bench.calendar_bench), on our database."""
-    argv = [PYTHON, "-m", "bench.calendar_bench"]
-    argv += (["--devices", "500", "--schedules", "20", "--runs", "3"] if args.quick
-             else ["--runs", str(max(20, args.repeat or 0))])
-    env = child_env(targets, database=targets.ours_db, redis_url=targets.ours_redis,
-                    BENCH_DATABASE_URL=targets.ours_db,
+    """The API engineer's calendar benchmark (bench.calendar_bench), on the read fleet."""
+    argv = [PYTHON, "-m", "bench.calendar_bench", *read_fleet_args(args.quick)]
+    argv += ["--runs", "3"] if args.quick else ["--runs", str(max(20, args.repeat or 0))]
+    env = child_env(targets, database=targets.read_db, redis_url=targets.ours_redis,
+                    BENCH_DATABASE_URL=targets.read_db,
                     DJANGO_SETTINGS_MODULE="project.settings")
     print(f"== calendar (load {loadavg()})", file=sys.stderr, flush=True)
     started = time.monotonic()
@@ -170,7 +183,8 @@ def run_calendar(args: argparse.Namespace, targets: Targets, rows: list[Row],
                         r"min ([\d.]+) ms, max ([\d.]+) ms", proc.stdout)
     queries = re.search(r"SQL queries per request: (\d+).*?min (\d+)", proc.stdout)
     fleet = re.search(r"fleet: (\d+) devices on (\d+) schedules", proc.stdout)
-    what = (f"{int(fleet.group(1)):,} devices, {fleet.group(2)} schedules, a user seeing half"
+    what = (f"{int(fleet.group(1)):,} devices, {int(fleet.group(2)):,} schedules, a user "
+            "seeing half"
             if fleet else "calendar")
     if latency:
         days, runs = int(latency.group(1)), int(latency.group(2))
@@ -238,12 +252,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
 
     targets = Targets.derive(quick=args.quick, prefix=args.db_prefix)
-    for url in (targets.ours_db, targets.dcb_db, targets.ours_redis, targets.anchor_redis,
+    for url in (targets.ours_db, targets.dcb_db, targets.read_db, targets.ours_redis,
+                targets.anchor_redis,
                 *([args.broker] if args.broker else [])):
         check_local(url)
     started = time.monotonic()
     load_before = loadavg()
-    for url in (targets.ours_db, targets.dcb_db):
+    for url in (targets.ours_db, targets.dcb_db, targets.read_db):
         if ensure_database(url):
             print(f"bench: created database {url.rsplit('/', 1)[1]}", file=sys.stderr)
     info = machine(targets)
@@ -277,6 +292,14 @@ def main(argv: list[str] | None = None) -> int:
                      failures)
         if "calendar" in parts:
             run_calendar(args, targets, rows, failures)
+        read_parts = [p for p in ("devices", "analytics") if p in parts]
+        if read_parts:
+            env = child_env(targets, database=targets.read_db, redis_url=targets.ours_redis,
+                            DJANGO_SETTINGS_MODULE="project.settings")
+            argv = [PYTHON, "-m", "bench.readside", *read_fleet_args(args.quick),
+                    "--parts", ",".join(read_parts),
+                    "--runs", "3" if args.quick else str(max(10, args.repeat or 0))]
+            run_part("read side", argv, env, rows, failures)
 
     info["load average (1/5/15 min)"] = f"{load_before} before, {loadavg()} after"
     info["run"] = (f"{mode}, {repeat} run(s) per figure, lateness beat {lateness:g} min, "

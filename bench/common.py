@@ -45,6 +45,9 @@ class Targets:
     ours_redis: str  # Redis URL: our broker, lock and metrics
     anchor_redis: str  # Redis URL: the anchors' broker (and RedBeat's schedule)
     var_dir: str  # logs and the configuration file of the child processes
+    # PostgreSQL URL: the read side's fleet (calendar, devices list, analytics), kept between
+    # runs while its fingerprint matches (bench/readfleet.py)
+    read_db: str = ""
 
     @classmethod
     def derive(cls, *, quick: bool, prefix: str | None = None) -> Targets:
@@ -71,7 +74,7 @@ class Targets:
             "bench-quick" if quick else "bench"
         )
         return cls(ours_db=db("beat"), dcb_db=db("dcb"), ours_redis=redis(ours),
-                   anchor_redis=redis(anchors), var_dir=str(var))
+                   anchor_redis=redis(anchors), var_dir=str(var), read_db=db("read"))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

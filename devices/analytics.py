@@ -51,6 +51,11 @@ class GroupFigures:
     top_errors: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _percentiles_by_aggregate() -> bool:
+    """PostgreSQL has percentile_disc; SQLite gets the window-function form."""
+    return connection.vendor == "postgresql"
+
+
 def _duration_sql() -> str:
     if connection.vendor == "postgresql":
         return "EXTRACT(EPOCH FROM (res.finished_at - res.started_at))"
@@ -89,7 +94,8 @@ def analytics(
         names_table = ""
     else:
         key, names_table = _KEYS[group_by]
-    visible_sql, visible_params = devices.values("id").query.sql_with_params()
+    # Without order_by(): the devices' default ordering (by name) would sort them for nothing.
+    visible_sql, visible_params = devices.order_by().values("id").query.sql_with_params()
     statuses = ", ".join(f"'{s}'" for s in COUNTED)
     # Each result once, with its group and its duration (null when it did not run).
     rows_sql = (
@@ -102,18 +108,36 @@ def analytics(
         f"AND res.status IN ({statuses}) AND res.device_id IN ({visible_sql})"
     )
     params = [*day_params, adapt(start), adapt(end), *visible_params]
-    figures_sql = (
-        f"WITH r AS ({rows_sql}), ranked AS ("
-        f"SELECT k, status, d, "
-        f"ROW_NUMBER() OVER (PARTITION BY k, d IS NULL ORDER BY d) AS rn, "
-        f"COUNT(d) OVER (PARTITION BY k) AS nd FROM r) "
-        f"SELECT ranked.k, {'g.name' if names_table else 'NULL'}, COUNT(*), "
-        + ", ".join(f"SUM(CASE WHEN status = '{s}' THEN 1 ELSE 0 END)" for s in COUNTED)
-        + ", MIN(CASE WHEN d IS NOT NULL AND rn >= nd * 0.5 THEN d END), "
-        "MIN(CASE WHEN d IS NOT NULL AND rn >= nd * 0.95 THEN d END) FROM ranked "
-        + (f"LEFT JOIN {names_table} g ON g.id = ranked.k GROUP BY ranked.k, g.name"
-           if names_table else "GROUP BY ranked.k")
+    sums = ", ".join(
+        f"SUM(CASE WHEN status = '{s}' THEN 1 ELSE 0 END) AS n_{s}" for s in COUNTED
     )
+    name_sql = "g.name" if names_table else "NULL"
+    if _percentiles_by_aggregate():
+        # The same nearest-rank percentiles (percentile_disc is the value at rank
+        # ceil(p * n) of the non-null durations: the smallest with rn >= n * p below), from
+        # one sort per group instead of numbering every row of the window: about half the
+        # time over millions of results.
+        figures_sql = (
+            f"WITH r AS ({rows_sql}), figures AS ("
+            f"SELECT k, COUNT(*) AS total, {sums}, "
+            f"percentile_disc(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY d) AS p "
+            f"FROM r GROUP BY k) "
+            f"SELECT f.k, {name_sql}, f.total, "
+            + ", ".join(f"f.n_{s}" for s in COUNTED) + ", f.p[1], f.p[2] FROM figures f"
+            + (f" LEFT JOIN {names_table} g ON g.id = f.k" if names_table else "")
+        )
+    else:
+        figures_sql = (
+            f"WITH r AS ({rows_sql}), ranked AS ("
+            f"SELECT k, status, d, "
+            f"ROW_NUMBER() OVER (PARTITION BY k, d IS NULL ORDER BY d) AS rn, "
+            f"COUNT(d) OVER (PARTITION BY k) AS nd FROM r) "
+            f"SELECT ranked.k, {name_sql}, COUNT(*), {sums}, "
+            "MIN(CASE WHEN d IS NOT NULL AND rn >= nd * 0.5 THEN d END), "
+            "MIN(CASE WHEN d IS NOT NULL AND rn >= nd * 0.95 THEN d END) FROM ranked "
+            + (f"LEFT JOIN {names_table} g ON g.id = ranked.k GROUP BY ranked.k, g.name"
+               if names_table else "GROUP BY ranked.k")
+        )
     errors_sql = (
         f"WITH r AS ({rows_sql}), counted AS ("
         f"SELECT k, SUBSTR(error, 1, {ERROR_CHARS}) AS e, COUNT(*) AS n, "

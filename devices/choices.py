@@ -21,6 +21,17 @@ TERMINAL_RESULT_STATUSES = (
 )
 
 
+# The results a device's "last backup" may be: the newest one that started or finished
+# (devices.outcomes; a queued result is not a backup yet).
+LAST_BACKUP_RESULT_STATUSES = (
+    DeviceBackupResultStatusChoices.RUNNING,
+    DeviceBackupResultStatusChoices.SUCCESS,
+    DeviceBackupResultStatusChoices.FAILED,
+    DeviceBackupResultStatusChoices.MISSED_WINDOW,
+    DeviceBackupResultStatusChoices.SKIPPED,
+)
+
+
 class SkipReasonChoices(models.TextChoices):
     """Why a result was `skipped` (empty for every other status)."""
 

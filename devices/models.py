@@ -16,6 +16,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils.text import slugify
 
 from devices.choices import (
+    LAST_BACKUP_RESULT_STATUSES,
     BackupMethodChoices,
     DeviceBackupResultStatusChoices,
     PlatformChoices,
@@ -339,6 +340,26 @@ class DeviceBackupResult(models.Model):
                 fields=["publish_after", "id"],
                 condition=Q(status="queued", held=True),
                 name="result_held_waiting",
+            ),
+            # A device's last backup (devices.outcomes): its newest result that started or
+            # finished, one probe of this index per device, however many results it has;
+            # with the status in it, filtering on the last status reads no table row.
+            models.Index(
+                fields=["device", "-scheduled_for", "-id", "status"],
+                condition=Q(status__in=LAST_BACKUP_RESULT_STATUSES),
+                name="result_last",
+            ),
+            # Its last success (staleness): the same, for successes only.
+            models.Index(
+                fields=["device", "-scheduled_for"],
+                condition=Q(status=DeviceBackupResultStatusChoices.SUCCESS),
+                name="result_last_success",
+            ),
+            # Analytics' top errors read only the failures of a window (devices.analytics).
+            models.Index(
+                fields=["scheduled_for"],
+                condition=Q(status=DeviceBackupResultStatusChoices.FAILED),
+                name="result_failed",
             ),
         ]
 

@@ -316,15 +316,19 @@ def _past_occurrences(
 
 
 def _calendar_devices(user: Any) -> tuple[dict[int, list[CalendarDevice]], dict[int, int]]:
-    """Per enabled schedule: the first devices by name `user` may see, and how many in all.
+    """Per schedule (enabled or not): the first devices by name `user` may see, and how many
+    in all.
 
     One query: a window function numbers and counts each schedule's devices, and only the
     first `CALENDAR_DEVICES_PER_ENTRY` rows of each come back.
     """
     per_schedule = [F("backup_schedule_id")]
+    # Not joined to the schedules to keep the enabled ones: the caller only looks up
+    # enabled schedules, and the join cost more than a disabled schedule's rows (at most
+    # 50 each).
     rows = (
         Device.objects.restrict(user)
-        .filter(enabled=True, backup_schedule__enabled=True)
+        .filter(enabled=True, backup_schedule__isnull=False)
         .annotate(
             position=Window(
                 RowNumber(), partition_by=per_schedule, order_by=[F("name"), F("id")]

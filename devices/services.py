@@ -22,6 +22,7 @@ from devices.models import (
     MaintenanceWindow,
 )
 from schedules.models import BackupSchedule
+from schedules.services import recompute_next_runs
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ def maintenance_window_save(
 ) -> MaintenanceWindow:
     """Validate and store a maintenance window (new or changed) with its scope, all or
     nothing (ValidationError naming the fields otherwise). The beat reads the windows at each
-    fan-out, so nothing needs telling."""
+    fan-out; the schedules' `next_run_at` follows through `maintenance_windows_changed`."""
     unknown = set(data) - set(WINDOW_FIELDS)
     if unknown:
         raise TypeError(f"not a maintenance window field: {', '.join(sorted(unknown))}")
@@ -187,3 +188,11 @@ def maintenance_window_save(
         window.collection_groups.set(collection_groups)
     logger.info("maintenance window saved: window=%s policy=%s", window.pk, window.policy)
     return window
+
+
+def maintenance_windows_changed(sender: Any, action: str = "", **kwargs: Any) -> None:
+    """A maintenance window was saved, deleted or re-scoped (any write path: the API, the
+    admin, an inventory import): once that commits, recompute every schedule's `next_run_at`,
+    which the windows holding every device move. Connected in DevicesConfig.ready()."""
+    if action in ("", "post_add", "post_remove", "post_clear"):  # "": save or delete
+        transaction.on_commit(recompute_next_runs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.conf import settings
@@ -11,7 +12,8 @@ from django.db import models
 from django.db.models import Q
 
 from schedules.choices import BackupScheduleTypeChoices, DayOfWeekChoices, OverlapPolicyChoices
-from schedules.recurrence import Recurrence, RecurrenceError, field_errors, next_run
+from schedules.policy import WindowSpec, fleet_firings
+from schedules.recurrence import Recurrence, RecurrenceError, field_errors
 
 
 class BackupSchedule(models.Model):
@@ -137,15 +139,24 @@ class BackupSchedule(models.Model):
         except RecurrenceError:
             return "Invalid schedule"
 
-    def next_run_after(self, after: datetime) -> datetime | None:
-        """The next occurrence strictly after `after`, or None when disabled or invalid."""
+    def next_runs_after(self, after: datetime, n: int,
+                        windows: Sequence[WindowSpec] = ()) -> list[datetime]:
+        """When it fires next (up to `n` instants strictly after `after`), the whole-fleet
+        maintenance `windows` applied (schedules/policy.py, `fleet_firings`); empty when
+        disabled or invalid."""
         if not self.enabled:
-            return None
+            return []
         try:
             recurrence = self.recurrence()
         except RecurrenceError:
-            return None
-        return next_run(recurrence, after)
+            return []
+        return fleet_firings(recurrence, windows, after, n, since=self.active_since)
+
+    def next_run_after(self, after: datetime,
+                       windows: Sequence[WindowSpec] = ()) -> datetime | None:
+        """The value of `next_run_at`: the first of `next_runs_after`, or None."""
+        runs = self.next_runs_after(after, 1, windows)
+        return runs[0] if runs else None
 
     def clean(self) -> None:
         """Validate the recurrence with the same code the beat runs; errors name the field."""

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from schedules.recurrence import Recurrence
+from schedules.recurrence import Recurrence, RecurrenceError
 
 SKIP = "skip"
 DEFER = "defer"
@@ -149,6 +149,62 @@ def deferred_until(
     """When an occurrence at `instant` fires, if `spans` (deferral_spans) hold it."""
     ends = [end for begin, end in spans if begin <= instant < end]
     return max(ends) if ends else None
+
+
+_TICK = timedelta(microseconds=1)
+MAX_FIRINGS_SEARCH = 1000  # occurrences looked at before a schedule is said never to fire
+
+
+def fleet_firings(
+    recurrence: Recurrence, windows: Iterable[WindowSpec], after: datetime, n: int, *,
+    since: datetime | None = None,
+) -> list[datetime]:
+    """The next `n` instants after `after` at which the schedule fires, with the windows that
+    hold every device applied (what `next_run_at` and `next_runs` show): an occurrence inside
+    such a `skip` window does not fire; one inside such `defer` windows fires at their latest
+    end, which may be after `after` for an occurrence before it (not before `since`, when
+    the schedule became active). A window scoped to groups leaves the time as it is: the rest
+    of the fleet fires then. Deferring never reorders: an occurrence between another and its
+    deferred firing lies in the same window. Empty when it never fires (or not within
+    MAX_FIRINGS_SEARCH occurrences)."""
+    fleet = [w for w in windows if w.everything]
+    lookback = max((w.duration for w in fleet if w.policy == DEFER), default=timedelta(0))
+    start = after - lookback if since is None else max(after - lookback, since)
+    pending = recurrence.between(start, after + _TICK) if lookback else []
+    out: list[datetime] = []
+    cursor = after
+    for _ in range(MAX_FIRINGS_SEARCH):
+        if len(out) >= n:
+            break
+        if pending:
+            occurrence = pending.pop(0)
+        else:
+            try:
+                occurrence = recurrence.next_after(cursor)
+            except (RecurrenceError, OverflowError):
+                break
+            cursor = occurrence
+        skips = _ends_at(fleet, SKIP, occurrence)
+        if skips:  # nothing fires before the window ends
+            cursor = max(cursor, max(skips) - _TICK)
+            continue
+        fires = max(_ends_at(fleet, DEFER, occurrence), default=occurrence)
+        if fires > after:
+            out.append(fires)
+    return out
+
+
+def next_firing(recurrence: Recurrence, windows: Iterable[WindowSpec], after: datetime, *,
+                since: datetime | None = None) -> datetime | None:
+    """The first of `fleet_firings`: a schedule's `next_run_at`, wherever it is written."""
+    runs = fleet_firings(recurrence, windows, after, 1, since=since)
+    return runs[0] if runs else None
+
+
+def _ends_at(windows: Iterable[WindowSpec], policy: str, instant: datetime) -> list[datetime]:
+    """The ends of the instances of `policy` windows that contain `instant`."""
+    return [span[1] for w in windows if w.policy == policy
+            for span in [w.span_at(instant)] if span is not None]
 
 
 def device_fate(

@@ -8,9 +8,11 @@ from typing import Any
 from django.db.models import QuerySet
 
 from schedules.models import BackupSchedule
+from schedules.policy import WindowSpec
 
 ScheduleAnnotator = Callable[[QuerySet[BackupSchedule], Any], QuerySet[BackupSchedule]]
 ScheduleEnricher = Callable[[Sequence[BackupSchedule]], None]
+WindowSource = Callable[[], Sequence[WindowSpec]]
 
 # Every user sees every schedule, but what a schedule is *used by* (say, how many devices the
 # user may see on it) belongs to other apps. Dependencies run devices -> schedules, so those
@@ -20,6 +22,22 @@ _annotators: list[ScheduleAnnotator] = []
 # Figures that are not a column but need the whole page at once (a capacity estimate): each
 # enricher sets attributes on the schedules of a page, in a fixed number of queries.
 _enrichers: list[ScheduleEnricher] = []
+# The maintenance windows (a devices model): when a schedule fires for its whole fleet
+# (`next_run_at`, `next_runs`) depends on those that hold every device.
+_window_sources: list[WindowSource] = []
+
+
+def register_window_source(source: WindowSource) -> WindowSource:
+    """Add `source() -> [WindowSpec]`, the enabled maintenance windows, to `fleet_windows`."""
+    if source not in _window_sources:
+        _window_sources.append(source)
+    return source
+
+
+def fleet_windows() -> list[WindowSpec]:
+    """The enabled maintenance windows that hold every device (schedules/policy.py,
+    `fleet_firings`): the only ones that move a whole occurrence."""
+    return [w for source in _window_sources for w in source() if w.everything]
 
 
 def register_schedule_annotator(annotator: ScheduleAnnotator) -> ScheduleAnnotator:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from project.redis_client import redis_client
 from schedules.models import BackupSchedule
+from schedules.selectors import fleet_windows
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +36,11 @@ def announce_schedules_changed() -> None:
 def refresh_schedule_fields(schedule: BackupSchedule, *, now: datetime | None = None) -> None:
     """Set the derived fields of an unsaved schedule: `next_run_at` and `active_since`."""
     now = now or timezone.now()
-    schedule.next_run_at = schedule.next_run_after(now)
     if not schedule.enabled:
         schedule.active_since = None
     elif schedule.active_since is None:
         schedule.active_since = now
+    schedule.next_run_at = schedule.next_run_after(now, fleet_windows())
 
 
 # What a schedule's owner sets; everything else is derived (next_run_at, active_since) or
@@ -96,11 +97,13 @@ def schedules_set_enabled(*, schedules: Iterable[BackupSchedule], enabled: bool)
 
 
 def recompute_next_runs(*, now: datetime | None = None) -> int:
-    """Recompute every schedule's `next_run_at` cache (after bulk updates); returns the count."""
+    """Recompute every schedule's `next_run_at` cache (after bulk updates, and when the
+    maintenance windows change); returns the count."""
     now = now or timezone.now()
+    windows = fleet_windows()
     updated = 0
     for schedule in BackupSchedule.objects.all():
-        value = schedule.next_run_after(now)
+        value = schedule.next_run_after(now, windows)
         if value != schedule.next_run_at:
             BackupSchedule.objects.filter(pk=schedule.pk).update(next_run_at=value)
             updated += 1

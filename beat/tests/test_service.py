@@ -227,6 +227,27 @@ def test_a_leader_fires_each_occurrence_once_when_it_comes_due(
     assert schedule.next_run_at == datetime(2026, 12, 3, 10, 2, tzinfo=UTC)
 
 
+def test_after_firing_into_a_whole_fleet_defer_window_the_next_run_is_the_windows_end(
+    beat: BeatService, clocks: Clocks
+) -> None:
+    """10:01 falls in a defer window 10:00:45-10:03:45: its rows wait, and the schedule
+    shows it fires at 10:03:45 (then 10:04), not at 10:02, which the window defers too."""
+    from devices.models import MaintenanceWindow
+
+    schedule = every_minute(devices=2)
+    MaintenanceWindow.objects.create(name="change", policy="defer", schedule_type="once",
+                                     start=T0 + timedelta(seconds=15), duration_minutes=3)
+    lead(beat)
+    clocks.advance(30.5)  # 10:01:00.5
+    beat.lock.renew()
+    beat.tick()
+    assert set(DeviceBackupResult.objects.values_list("publish_after", flat=True)) == {
+        datetime(2026, 12, 3, 10, 3, 45, tzinfo=UTC)}
+    schedule.refresh_from_db()
+    assert schedule.last_run_at == datetime(2026, 12, 3, 10, 1, tzinfo=UTC)
+    assert schedule.next_run_at == datetime(2026, 12, 3, 10, 3, 45, tzinfo=UTC)
+
+
 def test_a_new_leader_catches_up_recent_occurrences_and_records_old_ones_as_missed(
     beat: BeatService, clocks: Clocks
 ) -> None:

@@ -42,6 +42,15 @@ class CalendarJSONRenderer(JSONRenderer):
             return super().render(data, accepted_media_type, renderer_context)
         encoded_devices: dict[int, bytes] = {}  # id(list) -> JSON; `data` keeps lists alive
         encoded_names: dict[int, bytes] = {}
+        # Times ("02:30") and zone names repeat across entries: each is encoded once.
+        encoded_text: dict[str | None, bytes] = {}
+
+        def text(value: str | None) -> bytes:
+            found = encoded_text.get(value)
+            if found is None:
+                found = encoded_text[value] = _encode(value)
+            return found
+
         parts: list[bytes] = [b"{"]
         for day_index, (day, entries) in enumerate(data.items()):
             if day_index:
@@ -66,7 +75,7 @@ class CalendarJSONRenderer(JSONRenderer):
                     b'%s{"schedule_id":%s,"schedule_name":%s,"time":%s,"device_count":%d,'
                     b'"devices":' % (
                         b"," if entry_index else b"", id_json, name_json,
-                        _encode(entry["time"]), int(entry["device_count"]),
+                        text(entry["time"]), int(entry["device_count"]),
                     )
                 )
                 parts.append(devices_json)  # shared, not copied
@@ -75,7 +84,7 @@ class CalendarJSONRenderer(JSONRenderer):
                     else b',"devices_truncated":false'
                 )
                 parts.append(b',"spread_minutes":%d,"timezone":%s' % (
-                    int(entry["spread_minutes"]), _encode(entry["timezone"])))
+                    int(entry["spread_minutes"]), text(entry["timezone"])))
                 if "results" in entry:
                     parts.append(b',"results":%s' % _encode(entry["results"]))
                 if "deferred_from" in entry:

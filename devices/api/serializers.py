@@ -85,7 +85,10 @@ class DeviceSerializer(serializers.ModelSerializer):
         """No success for `alerts.stale_after_periods` periods of its schedule."""
         if "now" not in self.context:  # once per response, for every device of the page
             self.context["now"] = timezone.now()
-        return is_stale(device, now=self.context["now"], periods=stale_periods())
+        # schedule id -> its threshold at `now`, computed once per response and schedule
+        thresholds = self.context.setdefault("stale_thresholds", {})
+        return is_stale(device, now=self.context["now"], periods=stale_periods(),
+                        thresholds=thresholds)
 
     def get_ssh_host_key_fingerprint(self, device: Device) -> str | None:
         return fingerprint(device.ssh_host_key) or None

@@ -173,3 +173,28 @@ def test_grouped_by_local_day_lists_every_day_in_order(
     assert days[1]["duration_p50_seconds"] == 3 and days[1]["success_rate"] == 1.0
     assert days[2]["top_errors"] == [{"error": "refused", "count": 1}]
     assert days[0]["success_rate"] is None and days[0]["top_errors"] == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="percentile_disc: PostgreSQL")
+@pytest.mark.parametrize("group_by", ["schedule", "device_group", "day"])
+def test_percentile_disc_gives_the_same_figures_as_the_window_functions(
+    fleet: dict[str, Any], api_client: Any, monkeypatch: Any, group_by: str
+) -> None:
+    import random
+
+    from devices import analytics
+
+    rng = random.Random(19)
+    devices = list(fleet["devices"].values())
+    for index in range(400):  # ties, sizes that are multiples of 20 and not, nulls
+        device = devices[index % len(devices)]
+        status = rng.choice(["success", "success", "failed", "missed_window", "skipped"])
+        seconds = None if status in ("missed_window", "skipped") else rng.choice(
+            [1, 2, 2.5, 3, 30, rng.uniform(0, 100)])
+        add(device, 1 + index % 3, status, seconds=seconds, day=index % 20,
+            error=f"error {index % 7}" if status == "failed" else "")
+    client = api_client(fleet["users"]["superuser"])
+    by_aggregate = groups(client, group_by=group_by)
+    monkeypatch.setattr(analytics, "_percentiles_by_aggregate", lambda: False)
+    assert groups(client, group_by=group_by) == by_aggregate
+    assert any(g["duration_p95_seconds"] for g in by_aggregate.values())

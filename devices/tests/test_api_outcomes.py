@@ -165,6 +165,91 @@ def test_list_query_count_stays_constant_with_last_backups(
     assert count() == small == 2
 
 
+def test_stale_filter_over_several_schedules_shows_only_the_devices_the_user_may_see(
+    old_fleet: dict[str, Any], api_client: Any
+) -> None:
+    # Nothing ran for 60 days: every device on a schedule is stale, whatever its schedule's
+    # threshold (daily: two days back, weekly: two weeks back).
+    core1, branch1 = old_fleet["devices"]["core1"], old_fleet["devices"]["branch1"]
+    result(branch1, daily_occurrence(0), "success")  # but this one
+    users = old_fleet["users"]
+    expected = {
+        "superuser": {"Core-Router-01", "Core-Router-02"},
+        "viewer": {"Core-Router-01", "Core-Router-02"},  # core only
+        "branch": set(),  # branch only, and Branch-Switch-01 succeeded
+        "nobody": set(),
+    }
+    for role, names in expected.items():
+        rows = by_name(api_client(users[role]).get(f"{LIST}?backup_status=stale"))
+        assert set(rows) == names, role
+    result(core1, daily_occurrence(1), "success")
+    rows = by_name(api_client(users["viewer"]).get(f"{LIST}?backup_status=stale"))
+    assert set(rows) == {"Core-Router-02"}
+
+
+def test_stale_filter_agrees_with_each_devices_stale_field(
+    old_fleet: dict[str, Any], api_client: Any, add_devices: Any, make_schedule: Any
+) -> None:
+    core = old_fleet["device_groups"]["core"]
+    schedules = [
+        old_fleet["schedules"]["daily"], old_fleet["schedules"]["weekly"],
+        make_schedule(name="Hourly", schedule_type="cron", cron_expression="15 * * * *"),
+        make_schedule(name="Monthly", schedule_type="monthly", day_of_month=3, hour=1),
+        # enough schedules for the thresholds' CASE to be a search tree (outcomes._CASE_LEAF)
+        *(make_schedule(name=f"Daily {h}", hour=h, minute=3 * h) for h in range(20)),
+    ]
+    BackupSchedule.objects.update(active_since=timezone.now() - timedelta(days=90))
+    now = timezone.now()
+    for index, device in enumerate(add_devices(120, device_group=core)):
+        schedule = schedules[index % len(schedules)]
+        Device.objects.filter(pk=device.pk).update(
+            backup_schedule=schedule, created_at=now - timedelta(days=90 if index % 7 else 1),
+        )
+        # Successes from one hour to 60 days ago: some recent enough for their schedule.
+        if index % 5:
+            DeviceBackupResult.objects.create(
+                device=device, schedule=schedule, status="success",
+                scheduled_for=now - timedelta(hours=(index * 37) % (60 * 24) + 1),
+            )
+    client = api_client(old_fleet["users"]["viewer"])
+    every = by_name(client.get(f"{LIST}?page_size=500"))
+    stale = {name for name, row in every.items() if row["stale"]}
+    assert 0 < len(stale) < len(every)
+    assert set(by_name(client.get(f"{LIST}?page_size=500&backup_status=stale"))) == stale
+
+
+@pytest.mark.parametrize("status", ["success", "failed", "missed_window", "stale", "never"])
+def test_backup_status_filter_query_count_stays_constant(
+    old_fleet: dict[str, Any], api_client: Any, add_devices: Any, make_schedule: Any,
+    status: str,
+) -> None:
+    client = api_client(old_fleet["users"]["viewer"])
+    core = old_fleet["device_groups"]["core"]
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"{LIST}?backup_status={status}")
+            assert response.status_code == 200
+        return len(queries)
+
+    def grow(index: int) -> None:
+        """A schedule of its own (a stale threshold of its own) with 20 devices: some
+        succeeded, failed, missed their window, and some never ran (stale)."""
+        schedule = make_schedule(name=f"Extra {index}", schedule_type="daily", hour=index)
+        for i, device in enumerate(add_devices(20, device_group=core, backup_schedule=schedule)):
+            status = ("success", "failed", "missed_window", None)[i % 4]
+            if status:
+                result(device, daily_occurrence(0), status)
+        BackupSchedule.objects.update(active_since=timezone.now() - timedelta(days=60))
+        Device.objects.update(created_at=timezone.now() - timedelta(days=60))
+
+    grow(0)
+    small = count()
+    for index in range(1, 6):
+        grow(index)
+    assert count() == small
+
+
 # -- back up now ---------------------------------------------------------------------------
 
 

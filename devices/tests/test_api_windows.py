@@ -84,3 +84,50 @@ def test_the_calendar_splits_a_span_across_midnight_in_display_time(
     assert [s["start"] for s in days["2027-06-03"]] == ["00:00", "23:00"]
     bad = api_client(fleet["users"]["viewer"]).get("/api/maintenance-windows/calendar/?days=0")
     assert bad.status_code == 400 and "days" in bad.json()
+
+
+def test_a_schedules_next_run_follows_the_windows_that_hold_every_device(
+    fleet: dict[str, Any], api_client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Whole-fleet windows move `next_run_at` and `next_runs` as soon as they are written:
+    a skip drops the occurrence, a defer fires it at the window's end; a window scoped to a
+    group leaves the time (the rest of the fleet fires then)."""
+    from datetime import timedelta
+
+    from django.utils.dateparse import parse_datetime
+
+    from schedules.models import BackupSchedule
+
+    staff = api_client(fleet["users"]["staff"])
+    daily = BackupSchedule.objects.get(name="Daily 2 AM")
+
+    def runs() -> list[Any]:
+        body = staff.get(f"/api/backup-schedules/{daily.pk}/").json()
+        assert body["next_run_at"] == body["next_runs"][0]  # the cache kept up to date
+        return [parse_datetime(r) for r in body["next_runs"]]
+
+    planned = runs()
+    first, second = planned[0], planned[1]
+
+    def window(**body: Any) -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = staff.post(LIST, {"schedule_type": "once", "duration_minutes": 60,
+                                         **body}, format="json")
+        assert response.status_code == 201, response.content
+        return int(response.json()["id"])
+
+    core = DeviceGroup.objects.get(name="core")
+    window(name="core only", policy="skip", start=(first - timedelta(minutes=30)).isoformat(),
+           device_groups=[core.pk])
+    assert runs() == planned
+
+    freeze = window(name="freeze", policy="skip",
+                    start=(first - timedelta(minutes=30)).isoformat())
+    assert runs()[:2] == [second, planned[2]]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert staff.delete(f"{LIST}{freeze}/").status_code == 204
+    assert runs() == planned
+
+    window(name="change", policy="defer", start=(first - timedelta(minutes=15)).isoformat())
+    assert runs()[:2] == [first + timedelta(minutes=45), second]

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test'
 
-import { apiGet, config, devicesByName, eventually, launch, screenshot } from './lib/browser.mjs'
+import { apiGet, apiSend, config, devicesByName, eventually, launch, screenshot } from './lib/browser.mjs'
 import { DISPLAY_TIME_ZONE as TZ, HISTORY, OTHER_VIEW, SCHEDULES, STAFF_VIEW } from './lib/fixture.mjs'
 import {
   addDays,
@@ -104,7 +104,7 @@ async function readCalendar(page) {
   )
   for (const cell of cells) {
     cell.badges = cell.badges.map((badge) => {
-      const match = /^(\d\d:\d\d) (.+), (No devices|\d+ devices?)(?:, capacity warning)?$/.exec(badge.label)
+      const match = /^(\d\d:\d\d) (.+), (No devices|\d+ devices?)(?:, capacity warning)?(?:, deferred from \d\d:\d\d)?$/.exec(badge.label)
       assert.ok(match, `badge aria-label "${badge.label}" on ${cell.date}`)
       const count = match[3] === 'No devices' ? 0 : Number.parseInt(match[3], 10)
       assert.equal(badge.count, String(count), `badge count on ${cell.date}: ${badge.text}`)
@@ -706,7 +706,7 @@ describe('DeviceVault SPA in Chromium against the real API', () => {
     await screenshot(cfg, page, 'analytics')
   })
 
-  it('schedules: the list, a refused then accepted new schedule from a template with its preview, delete; read only for others', SCENARIO, async (t) => {
+  it('schedules: the list, a refused then accepted new schedule from a template with its preview, delete; read only for others; maintenance windows in the preview and on the calendar', SCENARIO, async (t) => {
     const user = asUser(t, 'staff')
     if (!user) return
     const { page, context } = user
@@ -789,6 +789,77 @@ describe('DeviceVault SPA in Chromium against the real API', () => {
     await notified(page, `Schedule “${NAME}” deleted.`)
     await eventually(async () => assert.equal(await row.count(), 0))
     assert.equal((await scheduleIds(context))[NAME], undefined, 'deleted in the API')
+
+    // Maintenance windows (made through the API: the windows scenario drives their editor).
+    // Every device is deferred from 01:30 to 02:30 and the devices of "core" are skipped from
+    // 01:45 to 02:15: both hold each 02:00 run of "Daily 2 AM" (03:00 on the spring-forward
+    // day, when the defer window ends at 03:30).
+    const DEFER = 'E2E Night defer'
+    const SKIP = 'E2E Core patch'
+    const core = (await devicesByName(context))['Core-Router-01'].device_group
+    const windowBody = { enabled: true, timezone: null, schedule_type: 'daily', collection_groups: [] }
+    const windowIds = []
+    try {
+      for (const body of [
+        { name: DEFER, hour: 1, minute: 30, duration_minutes: 60, policy: 'defer', device_groups: [] },
+        { name: SKIP, hour: 1, minute: 45, duration_minutes: 30, policy: 'skip', device_groups: [core.id] },
+      ]) {
+        windowIds.push((await apiSend(context, 'POST', '/api/maintenance-windows/', { ...windowBody, ...body })).id)
+      }
+      const [deferId, skipId] = windowIds
+
+      // (a) The editor's preview: every run deferred to the window's end, core's devices skipped.
+      await page.reload()
+      const windowRow = page.locator(sel('window-row'), { has: page.locator(sel('window-name-link'), { hasText: DEFER }) })
+      await expectText(windowRow.locator(sel('window-scope')), 'Every device')
+      await rowNamed(SCHEDULES.daily.name).locator(sel('schedule-edit')).click()
+      await expectText(page.locator(sel('schedule-editor-title')), `Edit “${SCHEDULES.daily.name}”`)
+      await eventually(async () => {
+        const runs = page.locator(sel('schedule-preview-run'))
+        assert.equal(await runs.count(), 5)
+        for (let i = 0; i < 5; i += 1) {
+          const run = runs.nth(i)
+          assert.equal(await run.getAttribute('data-fate'), 'defer', `preview run ${i}`)
+          const lines = run.locator(sel('schedule-preview-window'))
+          assert.equal(await lines.count(), 2, `window lines of preview run ${i}`)
+          assert.match(await textOf(lines.nth(0)), new RegExp(`^Deferred to 0[23]:30 \\(end of “${DEFER}”\\)$`))
+          assert.equal(await lines.nth(0).getAttribute('data-scope'), 'all')
+          assert.equal(await textOf(lines.nth(1)), `Devices of “${SKIP}”'s groups are skipped`)
+          assert.deepEqual([await lines.nth(1).getAttribute('data-policy'), await lines.nth(1).getAttribute('data-scope')], ['skip', 'groups'])
+        }
+      })
+      await page.click(sel('schedule-cancel'))
+      await page.locator(sel('schedule-editor')).waitFor({ state: 'hidden' })
+
+      // (b) The calendar: tomorrow's bands, and the daily run at the defer window's end.
+      const tomorrow = addDays(dateIn(new Date(), TZ), 1)
+      const answer = (await apiGet(context, `${CALENDAR_API}?start=${tomorrow}&days=1`))[tomorrow]
+      const entry = answer.find((e) => e.schedule_name === SCHEDULES.daily.name)
+      assert.ok(entry, `the daily run on ${tomorrow}`)
+      assert.match(entry.time, /^0[23]:30$/, 'a deferred entry is at its firing time')
+      assert.match(entry.deferred_from, /^0[23]:00$/, 'and says when it was planned')
+      await calendarFetch(page, () => page.click(sel('nav-calendar')))
+      const grid = monthWindow(currentMonth())
+      if (tomorrow >= addDays(grid.start, grid.days)) await calendarFetch(page, () => page.click(sel('calendar-next')))
+      await page.waitForSelector(`${sel('calendar-grid')}[aria-busy="false"]`)
+      const day = page.locator(`${sel('calendar-day')}[data-date="${tomorrow}"]`)
+      const deferBand = day.locator(`${sel('calendar-window')}[data-window-id="${deferId}"]`)
+      await expectText(deferBand, new RegExp(`^01:30–0[23]:30\\s*${DEFER}\\s*defer$`, 'i'))
+      assert.equal(await deferBand.getAttribute('data-policy'), 'defer')
+      const skipBand = day.locator(`${sel('calendar-window')}[data-window-id="${skipId}"]`)
+      await expectText(skipBand, new RegExp(`^01:45–0[23]:15\\s*${SKIP}\\s*skip$`, 'i'))
+      assert.equal(await skipBand.getAttribute('data-policy'), 'skip')
+      const badge = badgeLocator(page, tomorrow, (await scheduleIds(context))[SCHEDULES.daily.name])
+      assert.equal(await badge.count(), 1, 'one daily run tomorrow')
+      assert.equal(await badge.getAttribute('data-deferred-from'), entry.deferred_from)
+      assert.equal((await textOf(badge.locator(sel('badge-line')))).replace(/\s+/g, ''), `${entry.time}${SCHEDULES.daily.name.replace(/\s+/g, '')}${entry.device_count}`)
+      await expectText(badge.locator(sel('badge-deferred')), `deferred from ${entry.deferred_from}`)
+      // In its place: after every badge of an earlier time that day.
+      const times = (await readCalendar(page)).find((c) => c.date === tomorrow).badges.map((b) => b.time)
+      assert.deepEqual(times, [...times].sort(), `badges of ${tomorrow} in time order`)
+    } finally {
+      for (const id of windowIds) await apiSend(context, 'DELETE', `/api/maintenance-windows/${id}/`)
+    }
   })
 
   it('alerts: an e-mail channel, a test send and its delivery status, a rule of your own', SCENARIO, async (t) => {

@@ -25,7 +25,7 @@ from project.api import (
 from project.utc import utc_iso
 from schedules.choices import BackupScheduleTypeChoices, OverlapPolicyChoices
 from schedules.models import BackupSchedule
-from schedules.recurrence import RecurrenceError
+from schedules.selectors import fleet_windows
 
 NEXT_RUNS = 5  # occurrences listed in `next_runs`
 
@@ -105,7 +105,9 @@ class BackupScheduleSerializer(RejectUnknownFieldsMixin, serializers.Serializer)
     )
     description = serializers.SerializerMethodField(help_text="e.g. 'Daily at 02:00'")
     next_runs = serializers.SerializerMethodField(
-        help_text=f"The next {NEXT_RUNS} occurrences (UTC); empty when disabled"
+        help_text=f"When it fires next, {NEXT_RUNS} instants (UTC): maintenance windows that "
+                  "hold every device applied (one that skips drops an occurrence, one that "
+                  "defers moves it to the window's end); empty when disabled"
     )
     capacity_warning = serializers.SerializerMethodField(
         help_text="Null, or: the next occurrence cannot collect every device (measured p95 "
@@ -126,11 +128,10 @@ class BackupScheduleSerializer(RejectUnknownFieldsMixin, serializers.Serializer)
         if not obj.enabled:
             return []
         now = self.context.get("now") or timezone.now()
-        try:
-            runs = obj.recurrence().next_n(now, NEXT_RUNS)
-        except RecurrenceError:
-            return []
-        return [utc_iso(run) for run in runs]
+        windows = self.context.get("windows")
+        if windows is None:
+            windows = fleet_windows()
+        return [utc_iso(run) for run in obj.next_runs_after(now, NEXT_RUNS, windows)]
 
     @extend_schema_field({
         "type": "object", "nullable": True,

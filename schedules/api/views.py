@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from project.api import ApiViewMixin, WritePermission
 from schedules.api.serializers import BackupScheduleSerializer
 from schedules.models import BackupSchedule
-from schedules.selectors import enrich_schedules, schedules_for_user
+from schedules.selectors import enrich_schedules, fleet_windows, schedules_for_user
 from schedules.services import schedule_create, schedule_delete, schedule_update
 
 logger = logging.getLogger(__name__)
@@ -56,8 +56,10 @@ class BackupScheduleViewSet(ApiViewMixin, viewsets.ModelViewSet):
         return schedules_for_user(user=self.request.user)
 
     def get_serializer_context(self) -> dict[str, Any]:
-        # One `now` per response, so every schedule's next_runs start from the same instant.
-        return {**super().get_serializer_context(), "now": timezone.now()}
+        # One `now` per response, so every schedule's next_runs start from the same instant,
+        # and one read of the maintenance windows.
+        return {**super().get_serializer_context(), "now": timezone.now(),
+                "windows": fleet_windows()}
 
     def paginate_queryset(self, queryset: Any) -> Any:
         page = super().paginate_queryset(queryset)

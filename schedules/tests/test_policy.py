@@ -17,6 +17,7 @@ from schedules.policy import (
     SKIP,
     WindowSpec,
     device_fate,
+    fleet_firings,
     message_priority,
     spread_offset,
     windows_at,
@@ -175,3 +176,75 @@ def test_a_message_carries_its_schedules_priority_a_run_now_the_highest() -> Non
     assert [message_priority(p, manual=False) for p in (0, 5, 9)] == [0, 5, 9]
     assert message_priority(None, manual=False) == DEFAULT_PRIORITY  # schedule deleted since
     assert message_priority(0, manual=True) == message_priority(None, manual=True) == MAX_PRIORITY
+
+
+DAILY_2AM = Recurrence(schedule_type="daily", hour=2, timezone="Australia/Sydney")
+
+
+def test_next_runs_without_windows_are_the_recurrences() -> None:
+    after = local(2027, 6, 1, 12)
+    assert fleet_firings(DAILY_2AM, [], after, 5) == DAILY_2AM.next_n(after, 5)
+
+
+def test_a_whole_fleet_skip_window_drops_the_occurrences_inside_it() -> None:
+    freeze = WindowSpec(id=1, name="freeze", policy=SKIP, duration=timedelta(days=2),
+                        start=local(2027, 6, 2, 0))  # holds the 2nd and the 3rd
+    assert fleet_firings(DAILY_2AM, [freeze], local(2027, 6, 1, 12), 3) == [
+        local(2027, 6, 4, 2), local(2027, 6, 5, 2), local(2027, 6, 6, 2)]
+
+
+def test_a_whole_fleet_defer_window_moves_the_firing_to_its_end_even_once_it_began() -> None:
+    change = daily(1, 30, minutes=90, policy=DEFER)  # 01:30-03:00 every night
+    assert fleet_firings(DAILY_2AM, [change], local(2027, 6, 1, 12), 2) == [
+        local(2027, 6, 2, 3), local(2027, 6, 3, 3)]
+    # 02:30: the 02:00 occurrence is held until 03:00, the next firing
+    assert fleet_firings(DAILY_2AM, [change], local(2027, 6, 2, 2, 30), 1) == [
+        local(2027, 6, 2, 3)]
+    # ... unless the schedule became active after it: nothing of it was held
+    assert fleet_firings(DAILY_2AM, [change], local(2027, 6, 2, 2, 30), 1,
+                         since=local(2027, 6, 2, 2, 10)) == [local(2027, 6, 3, 3)]
+
+
+def test_a_window_scoped_to_groups_leaves_the_time_and_skip_wins_over_defer() -> None:
+    scoped = daily(1, minutes=120, wid=1, device_groups=frozenset({3}))
+    assert fleet_firings(DAILY_2AM, [scoped], local(2027, 6, 1, 12), 1) == [local(2027, 6, 2, 2)]
+    both = [daily(1, minutes=120, policy=DEFER, wid=2),
+            WindowSpec(id=3, name="freeze", policy=SKIP, duration=timedelta(hours=1),
+                       start=local(2027, 6, 2, 1, 30))]
+    assert fleet_firings(DAILY_2AM, both, local(2027, 6, 1, 12), 2) == [
+        local(2027, 6, 3, 3), local(2027, 6, 4, 3)]
+
+
+def test_a_schedule_always_inside_a_whole_fleet_skip_window_never_fires() -> None:
+    # In UTC: a Sydney week that ends DST lasts 169 hours, which would leave one free hour.
+    always = WindowSpec(id=1, name="always", policy=SKIP, duration=timedelta(days=7),
+                        recurrence=Recurrence(schedule_type="weekly", day_of_week=0))
+    every_minute = Recurrence(schedule_type="cron", cron_expression="* * * * *")
+    assert fleet_firings(every_minute, [always], local(2027, 6, 1, 12), 1) == []
+    sydney_weeks = WindowSpec(id=1, name="weeks", policy=SKIP, duration=timedelta(days=7),
+                              recurrence=Recurrence(schedule_type="weekly", day_of_week=0,
+                                                    timezone="Australia/Sydney"))
+    assert fleet_firings(every_minute, [sydney_weeks], local(2027, 6, 1, 12), 1) == [
+        local(2028, 4, 2, 23)]  # the hour between two windows on the day DST ends
+
+
+@settings(max_examples=100, deadline=None)
+@given(windows=st.lists(window_strategy, max_size=4),
+       minute_of_year=st.integers(0, 365 * 24 * 60 - 1), hour=st.integers(0, 23))
+def test_the_next_runs_are_what_each_occurrence_does_to_a_device_in_no_group(
+    windows: list[WindowSpec], minute_of_year: int, hour: int,
+) -> None:
+    """One rule: the firings shown are the fates device_fate gives a device every window
+    holds, occurrence by occurrence, from a day back (the longest window here), as far as
+    the oracle looks (40 days: a day that ends DST can free an occurrence months later)."""
+    schedule = Recurrence(schedule_type="daily", hour=hour, timezone="Australia/Sydney")
+    after = datetime(2027, 1, 1, tzinfo=UTC) + timedelta(minutes=minute_of_year)
+    horizon = after + timedelta(days=40)
+    expected = []
+    for at in schedule.between(after - timedelta(days=1), horizon):
+        fate, fires = device_fate(windows_at(windows, at), device_group=None,
+                                  collection_group=None, at=at)
+        if fate != SKIP and after < fires < horizon:
+            expected.append(fires)
+    got = fleet_firings(schedule, windows, after, 5)
+    assert [f for f in got if f < horizon] == expected[:5]

@@ -123,6 +123,21 @@ export async function apiGet(context, path) {
   return response.json()
 }
 
+/**
+ * `POST`/`PATCH`/`DELETE` an API path with the context's session and its CSRF token (as the SPA
+ * sends them); the parsed JSON, or null for a 204.
+ */
+export async function apiSend(context, method, path, body) {
+  const csrf = (await context.cookies()).find((cookie) => cookie.name === 'csrftoken')?.value ?? ''
+  const response = await context.request.fetch(path, {
+    method,
+    data: body,
+    headers: { Accept: 'application/json', 'X-CSRFToken': csrf },
+  })
+  if (!response.ok()) throw new Error(`${method} ${path}: HTTP ${response.status()} ${await response.text()}`)
+  return response.status() === 204 ? null : response.json()
+}
+
 /** Every device the context's user may see, by name. */
 export async function devicesByName(context) {
   const page = await apiGet(context, '/api/devices/?page_size=500')

@@ -787,7 +787,7 @@ export interface components {
             readonly device_count: number;
             /** @description e.g. 'Daily at 02:00' */
             readonly description: string;
-            /** @description The next 5 occurrences (UTC); empty when disabled */
+            /** @description When it fires next, 5 instants (UTC): maintenance windows that hold every device applied (one that skips drops an occurrence, one that defers moves it to the window's end); empty when disabled */
             readonly next_runs: string[];
             /** @description Null, or: the next occurrence cannot collect every device (measured p95 collection times, the groups' concurrency limits, the spread) before the next occurrence or a maintenance window starts */
             readonly capacity_warning: {

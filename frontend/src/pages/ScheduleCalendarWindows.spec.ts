@@ -64,7 +64,7 @@ function days(start: string, count: number): Record<string, never[]> {
   return result
 }
 
-function handler(options: { windowsFail?: boolean } = {}) {
+function handler(options: { windowsFail?: boolean; deferred?: CalendarEntry } = {}) {
   return stubFetch(({ url }) => {
     const start = url.searchParams.get('start')!
     const count = Number(url.searchParams.get('days'))
@@ -72,6 +72,7 @@ function handler(options: { windowsFail?: boolean } = {}) {
       const window: CalendarDays = days(start, count)
       window['2026-11-03'] = [nightly, newYork, sameZone]
       window['2026-11-02'] = [{ ...nightly, results: { success: 2 } }] // the past
+      if (options.deferred) window['2026-11-04'] = [options.deferred]
       return { body: window }
     }
     if (url.pathname === '/api/maintenance-windows/calendar/') {
@@ -180,6 +181,30 @@ describe('ScheduleCalendarBadge: capacity, zone and spread', () => {
     })
     expect(document.body.querySelector('[data-test="badge-tooltip-capacity"]')!.textContent!.replace(/\s+/g, ' ')).toContain(
       'the next run starts 10 minutes later. (needs ~25 min, has 10 min)',
+    )
+    wrapper.unmount()
+  })
+
+  it('shows a deferred run where it fires, with the time it was planned at', async () => {
+    // "Core freeze" (defer, 09:00–17:00 on 4 Nov) holds a 09:30 run: the server lists it at 17:00.
+    handler({ deferred: { ...nightly, schedule_id: 4, schedule_name: 'Morning', time: '17:00', deferred_from: '09:30', spread_minutes: 15 } })
+    const { wrapper } = await mountPage(ScheduleCalendarPage, { now: NOW })
+    await settle()
+    const badge = wrapper.get('[data-test="calendar-day"][data-date="2026-11-04"] [data-test="calendar-badge"]')
+    expect(badge.attributes('aria-label')).toBe('17:00 Morning, 2 devices, deferred from 09:30')
+    expect(badge.attributes('data-deferred-from')).toBe('09:30')
+    expect(badge.get('[data-test="badge-line"]').text().replace(/\s+/g, '')).toBe('17:00Morning2')
+    expect(badge.get('[data-test="badge-caption"]').text().replace(/\s+/g, ' ')).toBe('deferred from 09:30 · spread 15 min')
+    // Not on the others.
+    const other = wrapper.get('[data-test="calendar-day"][data-date="2026-11-03"] [data-test="calendar-badge"][data-schedule-id="1"]')
+    expect(other.attributes('data-deferred-from')).toBeUndefined()
+
+    await badge.trigger('pointerenter')
+    await vi.waitFor(() => {
+      expect(document.body.querySelector('[data-test="badge-tooltip-deferred"]')).not.toBeNull()
+    })
+    expect(document.body.querySelector('[data-test="badge-tooltip-deferred"]')!.textContent!.trim()).toBe(
+      'Planned at 09:30, deferred to the end of a maintenance window.',
     )
     wrapper.unmount()
   })

@@ -280,3 +280,80 @@ describe('SchedulesPage: maintenance windows', () => {
     wrapper.unmount()
   })
 })
+
+describe('SchedulesPage: the editor previews what the windows do to each run', () => {
+  // Sydney, display zone: 01:30–02:30 defers every device; 01:00–03:00 skips group 1's; a
+  // disabled whole-fleet skip and a window ending at 02:00 (end exclusive) change nothing.
+  const deferAll: MaintenanceWindow = {
+    ...patchNight,
+    id: 21,
+    name: 'Night defer',
+    hour: 1,
+    minute: 30,
+    duration_minutes: 60,
+    policy: 'defer',
+    device_groups: [],
+    next_spans: [],
+  }
+  const skipCore: MaintenanceWindow = { ...deferAll, id: 22, name: 'Core patch', hour: 1, minute: 0, duration_minutes: 120, policy: 'skip', device_groups: [1] }
+  const disabledSkip: MaintenanceWindow = { ...deferAll, id: 23, name: 'Off', enabled: false, policy: 'skip' }
+  const endsAtRun: MaintenanceWindow = { ...deferAll, id: 24, name: 'Evening', hour: 0, minute: 0, duration_minutes: 120, policy: 'skip' }
+
+  function stub(windows: MaintenanceWindow[]) {
+    return stubFetch(({ url }) => {
+      const page = (results: unknown[]) => ({ body: { count: results.length, next: null, previous: null, results } })
+      if (url.pathname === '/api/backup-schedules/') return page([nightly])
+      if (url.pathname === '/api/maintenance-windows/') return page(windows)
+      if (url.pathname === '/api/devices/') return page(devices)
+      return { status: 404, body: { detail: 'Not found.' } }
+    })
+  }
+
+  it('a whole-fleet defer, a scoped skip; disabled windows and a window ending at the run are ignored; fetched once', async () => {
+    const requests = stub([deferAll, skipCore, disabledSkip, endsAtRun])
+    const { wrapper } = await mountPage(SchedulesPage, { now: NOW })
+    await settle()
+    expect(wrapper.findAll('[data-test="window-row"]')).toHaveLength(4)
+    await wrapper.get('[data-test="schedule-edit"]').trigger('click')
+    await settle()
+
+    const runs = [...document.querySelectorAll('[data-test="schedule-preview-run"]')]
+    expect(runs).toHaveLength(5)
+    expect(runs.map((r) => r.getAttribute('data-fate'))).toEqual(['defer', 'defer', 'defer', 'defer', 'defer'])
+    const lines = (run: Element) =>
+      [...run.querySelectorAll('[data-test="schedule-preview-window"]')].map((el) => [
+        el.getAttribute('data-policy'),
+        el.getAttribute('data-scope'),
+        el.textContent!.replace(/\s+/g, ' ').trim(),
+      ])
+    expect(lines(runs[0]!)).toEqual([
+      ['defer', 'all', 'Deferred to 02:30 (end of “Night defer”)'],
+      ['skip', 'groups', 'Devices of “Core patch”\'s groups are skipped'],
+    ])
+    // Sun 4 Oct, clocks go forward: 02:00 runs at 03:00, the window (01:30 AEST, 60 min) ends at 03:30.
+    expect(lines(runs[1]!)[0]).toEqual(['defer', 'all', 'Deferred to 03:30 (end of “Night defer”)'])
+    // The fifth run is beyond the three spans the server would list: worked out in the browser.
+    expect(lines(runs[4]!)).toHaveLength(2)
+    expect(requests.filter((r) => r.url.pathname === '/api/maintenance-windows/')).toHaveLength(1)
+    wrapper.unmount()
+  })
+
+  it('a whole-fleet skip wins over the defer and strikes the run out; start inclusive, end exclusive, in the window\'s zone', async () => {
+    // 17:00–18:00 in Berlin is 15:00–16:00 UTC: until 02:00 AEST on Sat 3 Oct and until 03:00
+    // AEDT on Sun 4 Oct (the runs are at its end), then 02:00–03:00 AEDT (holds the 02:00 run).
+    const freeze: MaintenanceWindow = { ...deferAll, id: 25, name: 'Freeze', policy: 'skip', timezone: 'Europe/Berlin', hour: 17, minute: 0 }
+    stub([freeze, deferAll])
+    const { wrapper } = await mountPage(SchedulesPage, { now: NOW })
+    await settle()
+    await wrapper.get('[data-test="schedule-edit"]').trigger('click')
+    await settle()
+    const runs = [...document.querySelectorAll('[data-test="schedule-preview-run"]')]
+    expect(runs.map((r) => r.getAttribute('data-fate'))).toEqual(['defer', 'defer', 'skip', 'skip', 'skip'])
+    expect(texts('[data-test="schedule-preview-run"][data-fate="skip"] [data-test="schedule-preview-window"]')).toEqual([
+      'Skipped: inside maintenance window “Freeze”',
+      'Skipped: inside maintenance window “Freeze”',
+      'Skipped: inside maintenance window “Freeze”',
+    ])
+    wrapper.unmount()
+  })
+})
