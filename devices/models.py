@@ -264,7 +264,7 @@ class DeviceBackupResult(models.Model):
     No index names `published_at` or `attempts`, not even in its condition: the fan-out sets
     both on every row it publishes, and an UPDATE that changes no indexed column is a HOT
     update in PostgreSQL (the new version goes into the same page, no index entry is
-    written), with room for it kept in each page (the table's fillfactor, migration 0009).
+    written), with room for it kept in each page (the table's fillfactor, migration 0010).
     `held` marks the held rows not yet published for the one index that needs them apart.
     """
 

@@ -33,7 +33,7 @@ def mark_held(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('devices', '0008_scheduling_policy'),
+        ('devices', '0009_result_read_indexes'),
         ('schedules', '0002_schedule_policy'),
     ]
 
