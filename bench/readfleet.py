@@ -189,14 +189,15 @@ _TABLES = ("devices_devicebackupresult, devices_device, devices_devicegroup_user
 _RESULTS_SQL = """
 INSERT INTO devices_devicebackupresult (device_id, schedule_id, schedule_name, scheduled_for,
     status, is_catchup, manual, skip_reason, attempts, queued_at, publish_after, published_at,
-    started_at, finished_at, error)
+    started_at, finished_at, error, held)
 SELECT d.id, d.backup_schedule_id, '', r.at, r.status, false, false,
     CASE WHEN r.status = 'skipped' THEN 'overlap' ELSE '' END, 1, r.at, NULL, r.at,
     CASE WHEN r.status IN ('success', 'failed') THEN r.at + interval '5 seconds' END,
     CASE WHEN r.status = 'skipped' THEN NULL
          ELSE r.at + interval '5 seconds' + (r.h * 0.37 + 2) * interval '1 second' END,
     CASE WHEN r.status = 'failed' THEN ({errors})[r.h %% 5 + 1]
-         WHEN r.status = 'missed_window' THEN 'missed its window' ELSE '' END
+         WHEN r.status = 'missed_window' THEN 'missed its window' ELSE '' END,
+    false
 FROM devices_device d
 CROSS JOIN generate_series(%s, %s) AS day
 CROSS JOIN LATERAL (
