@@ -31,10 +31,9 @@ from devices.models import Device, DeviceBackupResult
 from schedules.models import BackupSchedule
 from schedules.recurrence import Recurrence, RecurrenceError
 
-# The result a device's "last backup" is: the newest one that started or finished. Both
-# lookups below are one probe of a partial index of the results (devices.models: result_last,
-# result_last_success), whatever the number of results.
-LAST_BACKUP_STATUSES = LAST_BACKUP_RESULT_STATUSES
+# A device's "last backup" is its newest result of LAST_BACKUP_RESULT_STATUSES (one that
+# started or finished). Both lookups below are one probe of a partial index of the results
+# (devices.models: result_last, result_last_success), whatever the number of results.
 BACKUP_STATUS_FILTERS = ("success", "failed", "missed_window", "stale", "never")
 _LAST_FIELDS = ("status", "scheduled_for", "finished_at", "error")
 _LONGEST_SEARCH = timedelta(days=4 * 366)
@@ -75,7 +74,7 @@ def with_outcomes(devices: QuerySet[Device]) -> QuerySet[Device]:
     results = DeviceBackupResult.objects.filter(device=OuterRef("pk")).order_by(
         "-scheduled_for", "-id"
     )
-    last = results.filter(status__in=LAST_BACKUP_STATUSES)
+    last = results.filter(status__in=LAST_BACKUP_RESULT_STATUSES)
     return devices.annotate(
         **{f"last_{name}": Subquery(last.values(name)[:1]) for name in _LAST_FIELDS},
         last_success_at=Subquery(
@@ -122,7 +121,7 @@ def filter_backup_status(
     if value == "never":
         return devices.filter(
             ~Exists(DeviceBackupResult.objects.filter(
-                device=OuterRef("pk"), status__in=LAST_BACKUP_STATUSES
+                device=OuterRef("pk"), status__in=LAST_BACKUP_RESULT_STATUSES
             ))
         )
     if value != "stale":

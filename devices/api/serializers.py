@@ -9,9 +9,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from devices.access import credential_set_error, restrict_credential_sets
+from devices.choices import LAST_BACKUP_RESULT_STATUSES
 from devices.collection.hostkeys import fingerprint
 from devices.models import CredentialSet, Device, DeviceBackup, DeviceBackupResult
-from devices.outcomes import LAST_BACKUP_STATUSES, is_stale, last_backup, stale_periods
+from devices.outcomes import is_stale, last_backup, stale_periods
 from project.api import IdField, QueryIdField, RejectUnknownFieldsMixin, UtcDateTimeField
 from schedules.models import BackupSchedule
 
@@ -41,7 +42,7 @@ class NestedBackupScheduleSerializer(serializers.ModelSerializer):
 class LastBackupSerializer(serializers.Serializer):
     """The device's newest running or finished result."""
 
-    status = serializers.ChoiceField(choices=LAST_BACKUP_STATUSES, read_only=True)
+    status = serializers.ChoiceField(choices=LAST_BACKUP_RESULT_STATUSES, read_only=True)
     scheduled_for = UtcDateTimeField(read_only=True)
     finished_at = UtcDateTimeField(read_only=True, allow_null=True)
     error = serializers.CharField(read_only=True)
