@@ -194,5 +194,13 @@ def maintenance_windows_changed(sender: Any, action: str = "", **kwargs: Any) ->
     """A maintenance window was saved, deleted or re-scoped (any write path: the API, the
     admin, an inventory import): once that commits, recompute every schedule's `next_run_at`,
     which the windows holding every device move. Connected in DevicesConfig.ready()."""
-    if action in ("", "post_add", "post_remove", "post_clear"):  # "": save or delete
+    if action not in ("", "post_add", "post_remove", "post_clear"):  # "": save or delete
+        return
+    # A save with its two scopes sends up to five signals in one transaction: one recompute.
+    # A recompute already pending counts only if no savepoint it belongs to can roll back
+    # without this change (its savepoints are all still open around this one).
+    connection = transaction.get_connection()
+    open_savepoints = set(connection.savepoint_ids)
+    if not any(entry[1] is recompute_next_runs and set(entry[0]) <= open_savepoints
+               for entry in connection.run_on_commit):
         transaction.on_commit(recompute_next_runs)

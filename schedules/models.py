@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 
 from schedules.choices import BackupScheduleTypeChoices, DayOfWeekChoices, OverlapPolicyChoices
-from schedules.policy import WindowSpec, fleet_firings
+from schedules.policy import DEFAULT_PRIORITY, MAX_PRIORITY, WindowSpec, fleet_firings
 from schedules.recurrence import Recurrence, RecurrenceError, field_errors
 
 
@@ -49,8 +49,10 @@ class BackupSchedule(models.Model):
         help_text="IANA time zone the schedule's times are read in; empty: the display timezone",
     )
     priority = models.PositiveSmallIntegerField(
-        default=5, help_text="0-9; occurrences at the same instant fan out highest first",
-        validators=[MaxValueValidator(9, "Priority must be a whole number from 0 to 9.")],
+        default=DEFAULT_PRIORITY,
+        help_text="0-9; occurrences at the same instant fan out highest first",
+        validators=[MaxValueValidator(
+            MAX_PRIORITY, "Priority must be a whole number from 0 to 9.")],
     )
     spread_minutes = models.PositiveSmallIntegerField(
         default=0, help_text="0-720; each device starts at a stable offset inside this window",

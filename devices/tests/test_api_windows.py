@@ -131,3 +131,27 @@ def test_a_schedules_next_run_follows_the_windows_that_hold_every_device(
 
     window(name="change", policy="defer", start=(first - timedelta(minutes=15)).isoformat())
     assert runs()[:2] == [first + timedelta(minutes=45), second]
+
+
+def test_saving_a_window_with_its_scopes_recomputes_the_next_runs_once(
+    fleet: dict[str, Any], api_client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A write sends a save signal and up to four scope signals in one transaction; every
+    schedule's `next_run_at` is recomputed once after the commit, not once per signal."""
+    from devices.models import CollectionGroup
+    from schedules.services import recompute_next_runs
+
+    staff = api_client(fleet["users"]["staff"])
+    core = DeviceGroup.objects.get(name="core")
+    collection = CollectionGroup.objects.first()
+    assert collection is not None
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = staff.post(LIST, {**NIGHTLY, "device_groups": [core.pk],
+                                     "collection_groups": [collection.pk]}, format="json")
+    assert response.status_code == 201, response.content
+    assert [c for c in callbacks if c is recompute_next_runs] == [recompute_next_runs]
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = staff.patch(f"{LIST}{response.json()['id']}/",
+                               {"device_groups": [], "collection_groups": []}, format="json")
+    assert response.status_code == 200, response.content
+    assert [c for c in callbacks if c is recompute_next_runs] == [recompute_next_runs]
