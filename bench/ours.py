@@ -508,7 +508,8 @@ def failover_and_memory(res: Results, fleet: Fleet, devices: int, schedules: int
     published = int(match.group(5)) if match else 0
     duration = float(match.group(6)) if match else 0.0
     res.add("memory.ours", f"ours: peak RSS of a real beat, {devices:,} devices on "
-            f"{schedules:,} schedules, after a {published:,}-device fan-out", "MiB",
+            f"{schedules:,} schedules and {fleet.periodic_tasks:,} PeriodicTasks, after a "
+            f"{published:,}-device fan-out", "MiB",
             [memory["VmHWM"] / 1024], note=f"RSS now {memory['VmRSS'] / 1024:.0f} MiB",
             devices=devices)
     res.add("fanout.ours.process", f"ours: real beat process, catch-up fan-out of "

@@ -69,10 +69,6 @@ class Goal:
     check: Callable[[Row], bool | None]
 
 
-def _median_below(limit: float) -> Callable[[Row], bool | None]:
-    return lambda row: None if summary(row)[1] is None else summary(row)[1] < limit  # type: ignore[operator]
-
-
 def _median_at_most(limit: float) -> Callable[[Row], bool | None]:
     return lambda row: None if summary(row)[1] is None else summary(row)[1] <= limit  # type: ignore[operator]
 
@@ -87,9 +83,11 @@ def goals(rows: dict[str, Row]) -> dict[str, Goal]:
         if key.startswith("idle.ours.") and key.endswith(".queries"):
             out[key] = Goal("≤ 1 query, same at every size", _max_at_most(1))
         elif key.startswith("idle.ours.") and "schedules" in rows[key].extra:
-            out[key] = Goal("< 2 ms", _median_below(2.0))
+            out[key] = Goal("≤ 1 ms", _median_at_most(1.0))
         elif key == "fanout.ours.100000":
-            out[key] = Goal("< 10 s", _median_below(10.0))
+            out[key] = Goal("≤ 5 s", _median_at_most(5.0))
+        elif key == "memory.ours":
+            out[key] = Goal("≤ 120 MiB", _median_at_most(120.0))
         elif key == "lateness.ours.done" or key == "lateness.ours.start":
             out[key] = Goal("p99 < 1 s", lambda row: None if row.extra.get("p99") is None
                             else row.extra["p99"] < 1.0)
