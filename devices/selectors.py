@@ -7,7 +7,6 @@ runs a fixed number of SQL queries whatever the fleet size or the length of the 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypedDict
@@ -27,6 +26,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
+from devices.calendar_devices import CalendarDevice, calendar_devices
 from devices.models import Device, DeviceBackupResult, MaintenanceWindow
 from schedules.models import BackupSchedule
 from schedules.policy import deferral_spans, deferred_until
@@ -75,12 +75,6 @@ def annotate_visible_device_count(
 
 
 # -- calendar ------------------------------------------------------------------------------
-
-
-class CalendarDevice(TypedDict):
-    id: int
-    name: str
-    ip_address: str
 
 
 class _CalendarEntryBase(TypedDict):
@@ -173,7 +167,7 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
     if entries_count > CALENDAR_MAX_ENTRIES:
         raise CalendarTooLarge(entries_count)
 
-    devices_by_schedule, counts = _calendar_devices(user)
+    devices_by_schedule, counts = calendar_devices(user, CALENDAR_DEVICES_PER_ENTRY)
     by_day: dict[date, list[CalendarEntry]] = {
         start + timedelta(days=offset): [] for offset in range(days)
     }
@@ -313,38 +307,6 @@ def _past_occurrences(
         entry["devices"].sort(key=lambda d: (d["name"], d["id"]))
         entry["devices_truncated"] = entry["device_count"] > len(entry["devices"])
     return past
-
-
-def _calendar_devices(user: Any) -> tuple[dict[int, list[CalendarDevice]], dict[int, int]]:
-    """Per schedule (enabled or not): the first devices by name `user` may see, and how many
-    in all.
-
-    One query: a window function numbers and counts each schedule's devices, and only the
-    first `CALENDAR_DEVICES_PER_ENTRY` rows of each come back.
-    """
-    per_schedule = [F("backup_schedule_id")]
-    # Not joined to the schedules to keep the enabled ones: the caller only looks up
-    # enabled schedules, and the join cost more than a disabled schedule's rows (at most
-    # 50 each).
-    rows = (
-        Device.objects.restrict(user)
-        .filter(enabled=True, backup_schedule__isnull=False)
-        .annotate(
-            position=Window(
-                RowNumber(), partition_by=per_schedule, order_by=[F("name"), F("id")]
-            ),
-            total=Window(Count("id"), partition_by=per_schedule),
-        )
-        .filter(position__lte=CALENDAR_DEVICES_PER_ENTRY)
-        .order_by("backup_schedule_id", "position")
-        .values_list("backup_schedule_id", "id", "name", "ip_address", "total")
-    )
-    devices: dict[int, list[CalendarDevice]] = defaultdict(list)
-    counts: dict[int, int] = {}
-    for schedule_id, device_id, name, ip_address, total in rows:
-        devices[schedule_id].append({"id": device_id, "name": name, "ip_address": ip_address})
-        counts[schedule_id] = total
-    return devices, counts
 
 
 def _entry_order(entry: CalendarEntry) -> tuple[str, str, int]:
