@@ -53,6 +53,18 @@ class GroupFirsts:
     devices: list[tuple[int, CalendarDevice]]
 
 
+class DeviceList(list[CalendarDevice]):
+    """A schedule's device list for one set of device groups, shared by every request until
+    the version moves, and so never changed. `json` keeps its JSON once a renderer made it
+    (devices.api.renderers), so a warm calendar does not encode its devices again."""
+
+    __slots__ = ("json",)
+
+    def __init__(self, devices: Iterable[CalendarDevice] = ()) -> None:
+        super().__init__(devices)
+        self.json: bytes | None = None
+
+
 ScheduleDevices = tuple[dict[int, list[CalendarDevice]], dict[int, int]]
 
 
@@ -84,7 +96,8 @@ def select_lists(
             part for group_id, part in by_group.items() if groups is None or group_id in groups
         ]
         if parts:
-            devices[schedule_id], counts[schedule_id] = merge_firsts(parts, limit)
+            merged, counts[schedule_id] = merge_firsts(parts, limit)
+            devices[schedule_id] = DeviceList(merged)
     return devices, counts
 
 

@@ -246,3 +246,24 @@ def test_a_write_to_a_column_the_calendar_does_not_read_keeps_the_lists(
         names(clients["viewer"], daily)
     assert not any("devices_device" in q["sql"] and "ROW_NUMBER" in q["sql"].upper()
                    for q in queries)
+
+
+def test_a_kept_list_renders_the_same_json_as_drf_every_time(
+    fleet: dict[str, Any], clients: dict[str, Any], add_devices: Any
+) -> None:
+    from datetime import date
+
+    from rest_framework.renderers import JSONRenderer
+
+    from devices.api.renderers import CalendarData, CalendarJSONRenderer
+    from devices.selectors import calendar_for_user
+
+    add_devices(3, prefix="Ünï\u2028", device_group=fleet["device_groups"]["core"],
+                backup_schedule=fleet["schedules"]["daily"])
+    user = fleet["users"]["viewer"]
+    first = calendar_for_user(user=user, start=date(2027, 6, 1), days=10)
+    again = calendar_for_user(user=user, start=date(2027, 6, 1), days=10)
+    for days in (first, again, first):
+        assert CalendarJSONRenderer().render(CalendarData(days)) == JSONRenderer().render(days)
+    response = clients["viewer"].get(f"{URL}?start=2027-06-01&days=10")
+    assert response.content == JSONRenderer().render(first)
