@@ -30,7 +30,7 @@ from devices.calendar_devices import CalendarDevice, calendar_devices
 from devices.models import Device, DeviceBackupResult, MaintenanceWindow
 from schedules.models import BackupSchedule
 from schedules.policy import deferral_spans, deferred_until
-from schedules.recurrence import Recurrence, RecurrenceError
+from schedules.recurrence import RecurrenceError
 
 logger = logging.getLogger(__name__)
 
@@ -212,17 +212,12 @@ def _planned_occurrences(
 ) -> list[tuple[BackupSchedule, list[datetime]]]:
     """Each enabled schedule's occurrences in [start, end) by its current settings; the past
     only from its last change (or today) on: before that, only its results tell."""
-    # Schedules with the same recurrence (many "daily at 02:00") share the maths.
-    occurrences: dict[Recurrence, list[datetime]] = {}
     planned: list[tuple[BackupSchedule, list[datetime]]] = []
     for schedule in schedules:
         if not schedule.enabled:
             continue
         try:
-            recurrence = schedule.recurrence(zone.key)
-            instants = occurrences.get(recurrence)
-            if instants is None:
-                instants = occurrences[recurrence] = recurrence.between(start, end)
+            instants = _occurrences(schedule, zone, start, end)
         except RecurrenceError as exc:
             logger.warning("calendar skips invalid schedule=%s: %s", schedule.pk, exc)
             continue
@@ -230,6 +225,32 @@ def _planned_occurrences(
         since = min(schedule.updated_at, today_start)
         planned.append((schedule, [t for t in instants if t >= since]))
     return planned
+
+
+# Occurrences by recurrence and window, kept between requests: the maths of frozen values,
+# the same for every schedule with the same settings (many "daily at 02:00") and every request
+# on the same window. Never changed by the callers; emptied when full.
+_OCCURRENCES: dict[tuple[Any, ...], list[datetime]] = {}
+_OCCURRENCES_KEPT = 10_000
+
+
+def _occurrences(
+    schedule: BackupSchedule, zone: ZoneInfo, start: datetime, end: datetime
+) -> list[datetime]:
+    """`schedule.recurrence(zone.key).between(start, end)`, remembered (raises
+    RecurrenceError for invalid settings, which are not remembered)."""
+    key = (
+        schedule.schedule_type, schedule.hour, schedule.minute, schedule.day_of_week,
+        schedule.day_of_month, schedule.cron_expression, schedule.timezone, zone.key,
+        start, end,
+    )
+    instants = _OCCURRENCES.get(key)
+    if instants is None:
+        instants = schedule.recurrence(zone.key).between(start, end)
+        if len(_OCCURRENCES) >= _OCCURRENCES_KEPT:
+            _OCCURRENCES.clear()
+        _OCCURRENCES[key] = instants
+    return instants
 
 
 def _upcoming_entry(
