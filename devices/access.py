@@ -39,6 +39,12 @@ def _sees_everything(user: Any) -> bool | None:
     return True if user.is_superuser else None
 
 
+def sees_every_device(user: Any) -> bool | None:
+    """True when `user` sees every device (an active superuser), False when none (anonymous,
+    inactive), None when the device groups decide."""
+    return _sees_everything(user)
+
+
 def allowed_device_groups(user: Any) -> QuerySet[DeviceGroup]:
     """The device groups `user` may see (every group for a superuser, none for anonymous)."""
     everything = _sees_everything(user)

@@ -7,10 +7,9 @@ runs a fixed number of SQL queries whatever the fleet size or the length of the 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -27,10 +26,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
+from devices.calendar_devices import CalendarDevice, calendar_devices
 from devices.models import Device, DeviceBackupResult, MaintenanceWindow
 from schedules.models import BackupSchedule
 from schedules.policy import deferral_spans, deferred_until
-from schedules.recurrence import Recurrence, RecurrenceError
+from schedules.recurrence import RecurrenceError
 
 logger = logging.getLogger(__name__)
 
@@ -75,12 +75,6 @@ def annotate_visible_device_count(
 
 
 # -- calendar ------------------------------------------------------------------------------
-
-
-class CalendarDevice(TypedDict):
-    id: int
-    name: str
-    ip_address: str
 
 
 class _CalendarEntryBase(TypedDict):
@@ -155,35 +149,35 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
     now = timezone.now()
     today_start = local_midnight(now.astimezone(zone).date(), zone)
 
-    all_schedules = list(
-        BackupSchedule.objects.order_by().only(
-            "id", "name", "schedule_type", "hour", "minute", "day_of_week", "day_of_month",
-            "cron_expression", "timezone", "spread_minutes", "enabled", "updated_at",
-        )
-    )
-    names = {schedule.pk: schedule.name for schedule in all_schedules}
-    past = _past_occurrences(user, window_start, min(window_end, now), names)
-    planned = [
-        (schedule, [t for t in instants if (schedule.pk, t) not in past])
-        for schedule, instants in _planned_occurrences(
-            all_schedules, zone, window_start, window_end, today_start=today_start
-        )
+    all_schedules = [
+        _Schedule._make(row)
+        for row in BackupSchedule.objects.order_by().values_list(*_Schedule._fields)
     ]
+    names = {schedule.id: schedule.name for schedule in all_schedules}
+    past = _past_occurrences(user, window_start, min(window_end, now), names)
+    planned = _planned_occurrences(
+        all_schedules, zone, window_start, window_end, today_start=today_start
+    )
+    if past:
+        planned = [
+            (schedule, [t for t in instants if (schedule.id, t) not in past])
+            for schedule, instants in planned
+        ]
     entries_count = len(past) + sum(len(instants) for _, instants in planned)
     if entries_count > CALENDAR_MAX_ENTRIES:
         raise CalendarTooLarge(entries_count)
 
-    devices_by_schedule, counts = _calendar_devices(user)
+    devices_by_schedule, counts = calendar_devices(user, CALENDAR_DEVICES_PER_ENTRY)
     by_day: dict[date, list[CalendarEntry]] = {
         start + timedelta(days=offset): [] for offset in range(days)
     }
 
-    by_id = {schedule.pk: schedule for schedule in all_schedules}
+    by_id = {schedule.id: schedule for schedule in all_schedules}
 
     def add(instant: datetime, entry: CalendarEntry) -> None:
-        entries = by_day.get(instant.astimezone(zone).date())
+        day, entry["time"] = _local(instant, zone)
+        entries = by_day.get(day)
         if entries is not None:  # else only around a DST change at midnight: outside
-            entry["time"] = _local_time(instant, zone)
             schedule = by_id.get(entry["schedule_id"])  # type: ignore[arg-type]
             entry["spread_minutes"] = schedule.spread_minutes if schedule else 0
             entry["timezone"] = schedule.timezone if schedule else None
@@ -191,18 +185,18 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
 
     deferrals = deferral_spans(MaintenanceWindow.enabled_specs(), window_start, window_end)
     for schedule, instants in planned:
-        devices = devices_by_schedule.get(schedule.pk, [])
-        upcoming = _upcoming_entry(schedule, devices, counts.get(schedule.pk, 0))
+        devices = devices_by_schedule.get(schedule.id, [])
+        upcoming = _upcoming_entry(schedule, devices, counts.get(schedule.id, 0))
         for instant in instants:
             fires = deferred_until(deferrals, instant) if deferrals else None
             if fires is not None and instant > now:
                 entry = upcoming.copy()
-                entry["deferred_from"] = _local_time(instant, zone)
+                entry["deferred_from"] = _local(instant, zone)[1]
                 add(fires, entry)
             elif instant > now:
                 add(instant, upcoming.copy())
             else:  # due, and nothing ran for the devices this user sees
-                add(instant, _past_entry(schedule.pk, schedule.name))
+                add(instant, _past_entry(schedule.id, schedule.name))
     for (_, instant), entry in past.items():
         add(instant, entry)
     calendar: Calendar = {}
@@ -212,37 +206,82 @@ def calendar_for_user(*, user: Any, start: date, days: int) -> Calendar:
     return calendar
 
 
+class _Schedule(NamedTuple):
+    """What the calendar reads of a schedule (a tuple: 1,000 model instances cost ~20 ms)."""
+
+    id: int
+    name: str
+    schedule_type: str
+    hour: int
+    minute: int
+    day_of_week: int | None
+    day_of_month: int | None
+    cron_expression: str
+    timezone: str | None
+    spread_minutes: int
+    enabled: bool
+    updated_at: datetime
+
+
 def _planned_occurrences(
-    schedules: list[BackupSchedule], zone: ZoneInfo, start: datetime, end: datetime, *,
+    schedules: list[_Schedule], zone: ZoneInfo, start: datetime, end: datetime, *,
     today_start: datetime,
-) -> list[tuple[BackupSchedule, list[datetime]]]:
+) -> list[tuple[_Schedule, list[datetime]]]:
     """Each enabled schedule's occurrences in [start, end) by its current settings; the past
     only from its last change (or today) on: before that, only its results tell."""
-    # Schedules with the same recurrence (many "daily at 02:00") share the maths.
-    occurrences: dict[Recurrence, list[datetime]] = {}
-    planned: list[tuple[BackupSchedule, list[datetime]]] = []
+    planned: list[tuple[_Schedule, list[datetime]]] = []
     for schedule in schedules:
         if not schedule.enabled:
             continue
         try:
-            recurrence = schedule.recurrence(zone.key)
-            instants = occurrences.get(recurrence)
-            if instants is None:
-                instants = occurrences[recurrence] = recurrence.between(start, end)
+            instants = _occurrences(schedule, zone, start, end)
         except RecurrenceError as exc:
-            logger.warning("calendar skips invalid schedule=%s: %s", schedule.pk, exc)
+            logger.warning("calendar skips invalid schedule=%s: %s", schedule.id, exc)
             continue
         # Today is listed whole (DESIGN: "occurrences earlier today are listed too").
         since = min(schedule.updated_at, today_start)
-        planned.append((schedule, [t for t in instants if t >= since]))
+        planned.append((schedule, instants if since <= start else [
+            t for t in instants if t >= since
+        ]))
     return planned
 
 
+# Occurrences by recurrence and window, kept between requests: the maths of frozen values,
+# the same for every schedule with the same settings (many "daily at 02:00") and every request
+# on the same window. Never changed by the callers; emptied when full.
+_OCCURRENCES: dict[tuple[Any, ...], list[datetime]] = {}
+_OCCURRENCES_KEPT = 10_000
+
+
+def _occurrences(
+    schedule: _Schedule, zone: ZoneInfo, start: datetime, end: datetime
+) -> list[datetime]:
+    """`BackupSchedule.recurrence(zone.key).between(start, end)`, remembered (raises
+    RecurrenceError for invalid settings, which are not remembered)."""
+    key = (
+        schedule.schedule_type, schedule.hour, schedule.minute, schedule.day_of_week,
+        schedule.day_of_month, schedule.cron_expression, schedule.timezone, zone.key,
+        start, end,
+    )
+    instants = _OCCURRENCES.get(key)
+    if instants is None:
+        settings_only = BackupSchedule(
+            schedule_type=schedule.schedule_type, hour=schedule.hour, minute=schedule.minute,
+            day_of_week=schedule.day_of_week, day_of_month=schedule.day_of_month,
+            cron_expression=schedule.cron_expression, timezone=schedule.timezone,
+        )
+        instants = settings_only.recurrence(zone.key).between(start, end)
+        if len(_OCCURRENCES) >= _OCCURRENCES_KEPT:
+            _OCCURRENCES.clear()
+        _OCCURRENCES[key] = instants
+    return instants
+
+
 def _upcoming_entry(
-    schedule: BackupSchedule, devices: list[CalendarDevice], count: int
+    schedule: _Schedule, devices: list[CalendarDevice], count: int
 ) -> CalendarEntry:
     return {
-        "schedule_id": schedule.pk,
+        "schedule_id": schedule.id,
         "schedule_name": schedule.name,
         "time": "",
         "device_count": count,
@@ -267,9 +306,22 @@ def _past_entry(schedule_id: int | None, name: str) -> CalendarEntry:
     }
 
 
-def _local_time(instant: datetime, zone: ZoneInfo) -> str:
-    local = instant.astimezone(zone)
-    return f"{local.hour:02d}:{local.minute:02d}"
+# Local day and "HH:MM" of an instant, kept between requests (the same few thousand instants
+# every time); emptied when full.
+_LOCAL: dict[tuple[datetime, str], tuple[date, str]] = {}
+_LOCAL_KEPT = 100_000
+
+
+def _local(instant: datetime, zone: ZoneInfo) -> tuple[date, str]:
+    """The local date of `instant` in `zone`, and its local wall-clock time as "HH:MM"."""
+    key = (instant, zone.key)
+    found = _LOCAL.get(key)
+    if found is None:
+        local = instant.astimezone(zone)
+        if len(_LOCAL) >= _LOCAL_KEPT:
+            _LOCAL.clear()
+        found = _LOCAL[key] = (local.date(), f"{local.hour:02d}:{local.minute:02d}")
+    return found
 
 
 def _past_occurrences(
@@ -313,38 +365,6 @@ def _past_occurrences(
         entry["devices"].sort(key=lambda d: (d["name"], d["id"]))
         entry["devices_truncated"] = entry["device_count"] > len(entry["devices"])
     return past
-
-
-def _calendar_devices(user: Any) -> tuple[dict[int, list[CalendarDevice]], dict[int, int]]:
-    """Per schedule (enabled or not): the first devices by name `user` may see, and how many
-    in all.
-
-    One query: a window function numbers and counts each schedule's devices, and only the
-    first `CALENDAR_DEVICES_PER_ENTRY` rows of each come back.
-    """
-    per_schedule = [F("backup_schedule_id")]
-    # Not joined to the schedules to keep the enabled ones: the caller only looks up
-    # enabled schedules, and the join cost more than a disabled schedule's rows (at most
-    # 50 each).
-    rows = (
-        Device.objects.restrict(user)
-        .filter(enabled=True, backup_schedule__isnull=False)
-        .annotate(
-            position=Window(
-                RowNumber(), partition_by=per_schedule, order_by=[F("name"), F("id")]
-            ),
-            total=Window(Count("id"), partition_by=per_schedule),
-        )
-        .filter(position__lte=CALENDAR_DEVICES_PER_ENTRY)
-        .order_by("backup_schedule_id", "position")
-        .values_list("backup_schedule_id", "id", "name", "ip_address", "total")
-    )
-    devices: dict[int, list[CalendarDevice]] = defaultdict(list)
-    counts: dict[int, int] = {}
-    for schedule_id, device_id, name, ip_address, total in rows:
-        devices[schedule_id].append({"id": device_id, "name": name, "ip_address": ip_address})
-        counts[schedule_id] = total
-    return devices, counts
 
 
 def _entry_order(entry: CalendarEntry) -> tuple[str, str, int]:

@@ -8,6 +8,8 @@ from typing import Any
 
 from rest_framework.renderers import JSONRenderer
 
+from devices.calendar_devices import DeviceList
+
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
@@ -27,7 +29,9 @@ class CalendarJSONRenderer(JSONRenderer):
     A schedule's entries on every day of the window share one device list object (see the
     selector), so the list is encoded the first time it is met and the same bytes object is
     reused: for a daily schedule over 30 days that is 1/30 of the encoding work, and the
-    pieces hold no copy of it. The body is then joined once; there is no intermediate text
+    pieces hold no copy of it. A `DeviceList` (kept between requests, never changed) also
+    keeps its bytes, so the next request with the same lists does not encode them again.
+    The body is then joined once; there is no intermediate text
     of the whole answer. The bytes are the same as DRF's JSONRenderer gives (compact, UTF-8).
     Anything but `CalendarData` (errors, the OPTIONS description) renders as usual.
     """
@@ -61,7 +65,12 @@ class CalendarJSONRenderer(JSONRenderer):
                 devices = entry["devices"]
                 devices_json = encoded_devices.get(id(devices))
                 if devices_json is None:
-                    devices_json = encoded_devices[id(devices)] = _encode(devices)
+                    devices_json = getattr(devices, "json", None)  # a kept DeviceList's
+                    if devices_json is None:
+                        devices_json = _encode(devices)
+                        if isinstance(devices, DeviceList):
+                            devices.json = devices_json
+                    encoded_devices[id(devices)] = devices_json
                 schedule_id = entry["schedule_id"]
                 if schedule_id is None:  # a schedule deleted since, in the past
                     name_json = _encode(entry["schedule_name"])
