@@ -22,8 +22,9 @@ The next build summarises it again; until then the analytics read that day's res
 A build cannot miss a concurrent change: it claims the days first (commits their rows, not
 ready), then waits until every transaction that was writing when the claim committed has
 ended (those holding a writer's lock on the results or the devices), then sums each day in
-its own transaction and marks it ready only if its row is still there. A writer either committed before the sums were read (and is in them), or ran its
-trigger after the claim was visible (and deleted the row: the day is dropped, or forgotten).
+its own transaction and marks it ready only if its row is still there. A writer either
+committed before the sums were read (and is in them), or ran its trigger after the claim
+was visible (and deleted the row: the day is dropped, or forgotten).
 """
 
 from __future__ import annotations
