@@ -62,6 +62,31 @@ def measure(client: Any, url: str, runs: int) -> tuple[list[float], list[int], s
     return timings, queries, ""
 
 
+def summaries(mode: str, out: Any, loadavg: Any) -> None:
+    """Build, forget or keep the analytics summaries (devices.analytics_summary) of the last 31
+    days; a build is timed as a row of its own."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from devices import analytics_summary
+    from devices.selectors import display_zone
+
+    if mode == "keep" or not analytics_summary.available():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {analytics_summary.DAY_TABLE}")
+        cursor.execute(f"DELETE FROM {analytics_summary.CELL_TABLE}")
+    if mode == "clear":
+        print("analytics summaries: none (every day read from the results)", file=sys.stderr)
+        return
+    began = time.perf_counter()
+    made = analytics_summary.build(now=timezone.now(), zone=display_zone(), days=31, limit=31)
+    seconds = time.perf_counter() - began
+    print(f"analytics summaries: {made} days in {seconds:.1f} s", file=sys.stderr, flush=True)
+    out.add("analytics.summaries", f"analytics summaries built, {made} days (periodic task)",
+            "s", [seconds], note=f"load {loadavg()}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=100_000)
@@ -72,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", default="devices,analytics")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per statement")
     parser.add_argument("--out", default=None, help="write the rows here (JSON)")
+    parser.add_argument(
+        "--summaries", choices=("build", "clear", "keep"), default="build",
+        help="analytics: summarise the window's closed days first, as the periodic task does "
+             "(build, timed), forget every summary (clear: every day read from the results) "
+             "or leave them as they are (keep)")
     args = parser.parse_args(argv)
 
     import django
@@ -131,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"/api/devices/?backup_status={value}", max(3, args.runs // 2),
                 queries_row=value == "stale")
     if "analytics" in parts:
+        summaries(args.summaries, out, loadavg)
         end = display_today()
         start = end - timedelta(days=29)
         window = DeviceBackupResult.objects.filter(

@@ -53,6 +53,15 @@ def allowed_device_groups(user: Any) -> QuerySet[DeviceGroup]:
     return _device_groups() if everything else _device_groups().none()
 
 
+def device_group_scope(user: Any) -> tuple[bool, QuerySet[DeviceGroup]]:
+    """The same rule as `restrict_devices`, by device group: (whether `user` sees the
+    devices without a group, the device groups whose devices `user` sees)."""
+    everything = _sees_everything(user)
+    if everything is None:
+        return False, _groups_of(user)
+    return everything, _device_groups() if everything else _device_groups().none()
+
+
 def restrict_devices(queryset: DeviceQuerySet, user: Any) -> DeviceQuerySet:
     """Devices `user` may see: superusers all; others those whose device group allows one of
     the user's Django groups. Anonymous or inactive users see none."""

@@ -9,9 +9,12 @@ from datetime import UTC, datetime
 from celery import shared_task
 from django.conf import settings
 
+from devices.analytics_summary import build
 from devices.retention import prune
+from devices.selectors import display_zone
 
 RETENTION_TASK = "devicevault.retention"
+ANALYTICS_SUMMARIES_TASK = "devicevault.analytics_summaries"
 
 
 @shared_task(name=RETENTION_TASK, ignore_result=True)
@@ -21,3 +24,9 @@ def retention() -> dict[str, int]:
     pruned = prune(now=datetime.now(UTC), results_days=config.results_days,
                    configs_keep_per_device=config.configs_keep_per_device)
     return {"results": pruned.results, "backups": pruned.backups, "blobs": pruned.blobs}
+
+
+@shared_task(name=ANALYTICS_SUMMARIES_TASK, ignore_result=True)
+def analytics_summaries() -> int:
+    """Summarise the closed days the analytics read (devices.analytics_summary)."""
+    return build(now=datetime.now(UTC), zone=display_zone())
