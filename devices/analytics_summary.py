@@ -13,7 +13,7 @@ Who builds: `build()` (the periodic task `devicevault.analytics_summaries`, ever
 and the benchmark), for the days of the last `BUILD_DAYS` that ended more than `CLOSED_AFTER`
 ago and have no result still queued or running, newest first.
 
-What forgets a day: triggers (migration 0011) delete its `devices_analytics_day` row when a
+What forgets a day: triggers (migration 0012) delete its `devices_analytics_day` row when a
 result of that day is inserted, deleted or changes its outcome, times, error, schedule or
 device, and every day when the results table is truncated or a device moves to another
 device or collection group (figures follow a device's groups now, as the access rule does).
@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 DAY_TABLE = "devices_analytics_day"
 CELL_TABLE = "devices_analytics_cell"
-CLOSED_AFTER = timedelta(hours=1)  # the triggers' interval (migration 0011): keep them equal
+CLOSED_AFTER = timedelta(hours=1)  # the triggers' interval (migration 0012): keep them equal
 BUILD_DAYS = 366  # the longest analytics window
 DAYS_PER_RUN = 62  # a run's work, newest days first (about 0.5 s a day at 100,000 devices)
 WAIT_FOR_WRITERS = 30.0  # seconds; a build waiting longer gives its claimed days up

@@ -130,7 +130,7 @@ def backward(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("devices", "0010_result_indexes_allow_hot_publication"),
+        ("devices", "0011_calendar_device_version"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
