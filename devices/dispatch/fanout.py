@@ -304,6 +304,11 @@ class _Bookkeeping:
             yield rows
             rows = ahead.result() if ahead else _read_batch(base, rows[-1]["id"])
 
+    @property
+    def beside(self) -> bool:
+        """Whether the bookkeeping runs beside the publishing (a helper thread)."""
+        return self._pool is not None
+
     def mark_published(self, ids: list[int]) -> None:
         if self._pool is None:
             _mark_published(ids)
@@ -337,29 +342,67 @@ def publish_rows(
     """Publish the rows of `base` in id order, a batch per broker round trip, counting an
     attempt and noting `published_at` per batch once the broker has it (on PostgreSQL, for a
     large fan-out, while the next batch is published: `_Bookkeeping`); returns how many were
-    published (all of them marked when this returns)."""
+    published (all of them marked when this returns).
+
+    When the bookkeeping runs beside (a large fan-out), a batch's messages are also sent in a
+    helper thread while the next batch's are built (`CollectPublisher.prepare`): one batch at
+    most is in flight, the next is sent only after it, and a batch is marked only once the
+    broker took it, as before. A lost lock found while building or sending stops publishing;
+    the batch in flight is still waited for, and marked when the broker took it."""
     from project.celery import app
 
     published = 0
-    with CollectPublisher(app) as publisher, _Bookkeeping() as books:
-        for rows in books.batches(base):
+    pending: tuple[Future[int], list[dict[str, Any]]] | None = None
+
+    def finish() -> None:
+        """Wait for the batch in flight, then mark it (it raises what its sending raised)."""
+        nonlocal pending, published
+        if pending is None:
+            return
+        sending, rows = pending
+        pending = None
+        sending.result()
+        books.mark_published([r["id"] for r in rows])  # ascending: in id order
+        published += len(rows)
+        for schedule_id, count in Counter(r["schedule_id"] for r in rows).items():
+            count_published(schedule_id, count)
+
+    with CollectPublisher(app) as publisher, _Bookkeeping() as books, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanout-push") as pusher:
+        try:
             try:
-                if not may_publish():
-                    raise FenceLost("the lock is no longer held")
-                publisher.publish(
-                    ((collect_payload(row), row["device__collection_group__slug"],
-                      message_priority(row["schedule__priority"], manual=row["manual"]))
-                     for row in rows),
-                    fence=fence,
-                )
-            except FenceLost as exc:
-                logger.warning("publishing stopped (%s): %s published=%d", exc, what, published)
-                return published
-            books.mark_published([r["id"] for r in rows])  # ascending: in id order
-            published += len(rows)
-            for schedule_id, count in Counter(r["schedule_id"] for r in rows).items():
-                count_published(schedule_id, count)
+                for rows in books.batches(base):
+                    try:
+                        if not may_publish():
+                            raise FenceLost("the lock is no longer held")
+                        send = publisher.prepare(
+                            ((collect_payload(row), row["device__collection_group__slug"],
+                              message_priority(row["schedule__priority"], manual=row["manual"]))
+                             for row in rows),
+                            fence=fence,
+                        )
+                    finally:
+                        finish()
+                    if books.beside:
+                        pending = (pusher.submit(send), rows)
+                    else:  # one batch, or a transaction: in line, as it always was
+                        pending = (_done(send), rows)
+                        finish()
+            finally:
+                finish()
+        except FenceLost as exc:
+            logger.warning("publishing stopped (%s): %s published=%d", exc, what, published)
     return published
+
+
+def _done(call: Callable[[], int]) -> Future[int]:
+    """`call()` run here, as a finished future."""
+    future: Future[int] = Future()
+    try:
+        future.set_result(call())
+    except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the future
+        future.set_exception(exc)
+    return future
 
 
 def _mark_published(ids: list[int]) -> None:

@@ -170,10 +170,24 @@ class CollectPublisher:
 
         With a `fence`, all of them or none: `FenceLost` when the lock is no longer ours.
         """
+        return self.prepare(items, fence=fence)()
+
+    def prepare(self, items: Iterable[Item], *, fence: Fence | None = None) -> Callable[[], int]:
+        """`publish` in two steps: this builds the batch's messages and returns the call that
+        sends them (returning how many), so that the sending of one batch (mostly waiting for
+        the broker) can run in another thread while the next is built (fanout.publish_rows).
+
+        On Redis, the first message of a new queue and priority goes out here, through
+        send_task, after the fence's synchronous check; the rest only in the returned call,
+        atomically with the lock's check (the broker being the lock's Redis) or right after
+        a compare-and-extend of the lock. Other brokers do everything in the returned call.
+        """
         if self._confirmed is not None:
-            return self._send_confirmed(items, fence, self._confirmed)
+            confirmed, listed = self._confirmed, list(items)
+            return lambda: self._send_confirmed(listed, fence, confirmed)
         if not self._redis:
-            return self._send_each(items, fence)
+            listed = list(items)
+            return lambda: self._send_each(listed, fence)
         by_list: dict[tuple[str, int], list[str]] = {}
         lists: dict[tuple[str | None, int], list[str]] = {}  # the same, by slug and priority
         for payload, slug, priority in items:
@@ -184,12 +198,16 @@ class CollectPublisher:
             payloads.append(payload)
         client = self.producer.channel.client
         atomic = fence is not None and fence.same_server(client)
-        if fence is not None and not atomic:
-            self._extend(fence)
-        sent, envelopes = self._envelopes(by_list, fence if atomic else None)
-        if envelopes:
-            self._push(client, envelopes, fence if atomic else None)
-        return sent + sum(len(batch) for batch in envelopes.values())
+        sent, envelopes = self._envelopes(by_list, fence)
+
+        def send() -> int:
+            if fence is not None and not atomic:
+                self._extend(fence)
+            if envelopes:
+                self._push(client, envelopes, fence if atomic else None)
+            return sent + sum(len(batch) for batch in envelopes.values())
+
+        return send
 
     def _send_each(self, items: Iterable[Item], fence: Fence | None) -> int:
         """Any other broker: Celery's own send_task per message, after the fence's check."""
@@ -255,7 +273,7 @@ class CollectPublisher:
                              argsrepr_maxlevels=self.app.conf.task_repr_maxlevels)
 
     def _envelopes(
-        self, by_list: dict[tuple[str, int], list[str]], atomic_fence: Fence | None
+        self, by_list: dict[tuple[str, int], list[str]], fence: Fence | None
     ) -> tuple[int, dict[str, list[str]]]:
         """The messages of each (queue, broker priority) from its template; the first of
         this publisher goes the ordinary way, which declares the queue (after a synchronous
@@ -265,7 +283,7 @@ class CollectPublisher:
         envelopes: dict[str, list[str]] = {}
         for (queue, priority), payloads in by_list.items():
             if (queue, priority) not in self._templates:
-                self._extend(atomic_fence)
+                self._extend(fence)
                 self.app.send_task(COLLECT_TASK, args=[payloads[0]], producer=self.producer,
                                    priority=priority)
                 self._templates[queue, priority] = self._template(queue, priority, payloads[0])
