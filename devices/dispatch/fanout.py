@@ -372,22 +372,20 @@ def publish_rows(
         try:
             try:
                 for rows in books.batches(base):
+                    items = ((collect_payload(row), row["device__collection_group__slug"],
+                              message_priority(row["schedule__priority"], manual=row["manual"]))
+                             for row in rows)
                     try:
                         if not may_publish():
                             raise FenceLost("the lock is no longer held")
-                        send = publisher.prepare(
-                            ((collect_payload(row), row["device__collection_group__slug"],
-                              message_priority(row["schedule__priority"], manual=row["manual"]))
-                             for row in rows),
-                            fence=fence,
-                        )
+                        if not books.beside:  # one batch, or a transaction: in line
+                            publisher.publish(items, fence=fence)
+                            pending = (_done(lambda: 0), rows)
+                            continue  # marked by the finally
+                        send = publisher.prepare(items, fence=fence)
                     finally:
                         finish()
-                    if books.beside:
-                        pending = (pusher.submit(send), rows)
-                    else:  # one batch, or a transaction: in line, as it always was
-                        pending = (_done(send), rows)
-                        finish()
+                    pending = (pusher.submit(send), rows)
             finally:
                 finish()
         except FenceLost as exc:
