@@ -110,3 +110,27 @@ def test_the_lock_lost_between_two_batches_stops_at_the_next_batch(
                                       fence=service.lock.fence())
     assert published == 10 and calls == [10]
     assert queue_length(redis_db, QUEUE) == 10
+
+
+def test_a_fenced_batch_loads_the_push_script_again_when_the_server_forgot_it(
+    redis_db: Any, make_schedule: Any, monkeypatch: Any, collection_config: Any
+) -> None:
+    """The fenced push sends EVALSHA itself (devices/dispatch/publisher.py, `_evalsha`): a
+    Redis that lost its scripts (a restart, SCRIPT FLUSH) between two batches gets the script
+    loaded again, and the batch is pushed once."""
+    import devices.dispatch.fanout as fanout
+
+    collection_config(publish_batch=10)
+    schedule = make_schedule()
+    make_devices(30, schedule=schedule)
+    service = leader(redis_db)
+    real_count = fanout.count_published
+
+    def flush_after_each_batch(schedule_id: int, count: int) -> None:
+        redis_db.script_flush()
+        real_count(schedule_id, count)
+
+    monkeypatch.setattr(fanout, "count_published", flush_after_each_batch)
+    fire(service, schedule)
+    assert queue_length(redis_db, QUEUE) == 30
+    assert set(DeviceBackupResult.objects.values_list("attempts", flat=True)) == {1}

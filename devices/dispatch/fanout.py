@@ -149,11 +149,6 @@ def _fires_at_sql(occurrence: Occurrence, fires_at: datetime | None) -> tuple[st
     return sql, [base, occurrence.schedule_id, spread]
 
 
-# One compact encoder for every payload: json.dumps(..., separators=...) builds a new encoder
-# per call, which shows at 100,000 payloads per occurrence. Same output.
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
-
-
 @functools.lru_cache(maxsize=64)
 def _utc_iso(instant: datetime) -> str:
     """`instant` in ISO 8601 UTC with a Z; every row of an occurrence shares one instant."""
@@ -161,25 +156,57 @@ def _utc_iso(instant: datetime) -> str:
 
 
 def collect_payload(row: dict[str, Any]) -> str:
-    """The JSON string argument of `device.collect` (DESIGN.md, "Queues")."""
+    """The JSON string argument of `device.collect` (DESIGN.md, "Queues").
+
+    Written by string templating, a hundred thousand times per large occurrence: exactly what
+    `json.dumps(collect_payload_fields(row), separators=(",", ":"))` writes (the key order, the
+    compact separators, every string escaped as ASCII; devices/tests/test_fanout.py holds the
+    two against each other), without building a dict and walking it per message.
+    """
     scheduled_for = row["scheduled_for"]
     assert isinstance(scheduled_for, datetime)
-    return _COMPACT_JSON.encode(
-        {
-            "result_id": row["id"],
-            "device_id": row["device_id"],
-            "device_name": row["device__name"],
-            "ip_address": row["device__ip_address"],
-            "schedule_id": row["schedule_id"],
-            "scheduled_for": _utc_iso(scheduled_for),
-            "is_catchup": row["is_catchup"],
-            "manual": row["manual"],
-            "collection_group": row["device__collection_group__slug"],
-            # The publication this message is (devices/dispatch/delivery.py: the claim is
-            # per attempt).
-            "attempt": row["attempts"] + 1,
-        }
+    return _PAYLOAD % (
+        int(row["id"]), int(row["device_id"]), _json_text(row["device__name"]),
+        _json_text(row["device__ip_address"]), _json_int(row["schedule_id"]),
+        _json_text(_utc_iso(scheduled_for)), _JSON_BOOL[bool(row["is_catchup"])],
+        _JSON_BOOL[bool(row["manual"])], _json_text(row["device__collection_group__slug"]),
+        int(row["attempts"]) + 1,
     )
+
+
+def collect_payload_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """The fields of `collect_payload`, in its order (the reference it is tested against)."""
+    return {
+        "result_id": row["id"],
+        "device_id": row["device_id"],
+        "device_name": row["device__name"],
+        "ip_address": row["device__ip_address"],
+        "schedule_id": row["schedule_id"],
+        "scheduled_for": _utc_iso(row["scheduled_for"]),
+        "is_catchup": row["is_catchup"],
+        "manual": row["manual"],
+        "collection_group": row["device__collection_group__slug"],
+        # The publication this message is (devices/dispatch/delivery.py: the claim is
+        # per attempt).
+        "attempt": row["attempts"] + 1,
+    }
+
+
+_PAYLOAD = (
+    '{"result_id":%d,"device_id":%d,"device_name":%s,"ip_address":%s,"schedule_id":%s,'
+    '"scheduled_for":%s,"is_catchup":%s,"manual":%s,"collection_group":%s,"attempt":%d}'
+)
+_JSON_BOOL = {False: "false", True: "true"}
+_escape = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]  # C, as dumps
+
+
+def _json_text(value: str | None) -> str:
+    """A string (or None) as the compact encoder writes it: quoted, escaped, ASCII."""
+    return "null" if value is None else _escape(value)
+
+
+def _json_int(value: int | None) -> str:
+    return "null" if value is None else str(int(value))
 
 
 def _unpublished() -> QuerySet[DeviceBackupResult]:
@@ -277,6 +304,11 @@ class _Bookkeeping:
             yield rows
             rows = ahead.result() if ahead else _read_batch(base, rows[-1]["id"])
 
+    @property
+    def beside(self) -> bool:
+        """Whether the bookkeeping runs beside the publishing (a helper thread)."""
+        return self._pool is not None
+
     def mark_published(self, ids: list[int]) -> None:
         if self._pool is None:
             _mark_published(ids)
@@ -310,29 +342,65 @@ def publish_rows(
     """Publish the rows of `base` in id order, a batch per broker round trip, counting an
     attempt and noting `published_at` per batch once the broker has it (on PostgreSQL, for a
     large fan-out, while the next batch is published: `_Bookkeeping`); returns how many were
-    published (all of them marked when this returns)."""
+    published (all of them marked when this returns).
+
+    When the bookkeeping runs beside (a large fan-out), a batch's messages are also sent in a
+    helper thread while the next batch's are built (`CollectPublisher.prepare`): one batch at
+    most is in flight, the next is sent only after it, and a batch is marked only once the
+    broker took it, as before. A lost lock found while building or sending stops publishing;
+    the batch in flight is still waited for, and marked when the broker took it."""
     from project.celery import app
 
     published = 0
-    with CollectPublisher(app) as publisher, _Bookkeeping() as books:
-        for rows in books.batches(base):
+    pending: tuple[Future[int], list[dict[str, Any]]] | None = None
+
+    def finish() -> None:
+        """Wait for the batch in flight, then mark it (it raises what its sending raised)."""
+        nonlocal pending, published
+        if pending is None:
+            return
+        sending, rows = pending
+        pending = None
+        sending.result()
+        books.mark_published([r["id"] for r in rows])  # ascending: in id order
+        published += len(rows)
+        for schedule_id, count in Counter(r["schedule_id"] for r in rows).items():
+            count_published(schedule_id, count)
+
+    with CollectPublisher(app) as publisher, _Bookkeeping() as books, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanout-push") as pusher:
+        try:
             try:
-                if not may_publish():
-                    raise FenceLost("the lock is no longer held")
-                publisher.publish(
-                    ((collect_payload(row), row["device__collection_group__slug"],
-                      message_priority(row["schedule__priority"], manual=row["manual"]))
-                     for row in rows),
-                    fence=fence,
-                )
-            except FenceLost as exc:
-                logger.warning("publishing stopped (%s): %s published=%d", exc, what, published)
-                return published
-            books.mark_published([r["id"] for r in rows])  # ascending: in id order
-            published += len(rows)
-            for schedule_id, count in Counter(r["schedule_id"] for r in rows).items():
-                count_published(schedule_id, count)
+                for rows in books.batches(base):
+                    items = ((collect_payload(row), row["device__collection_group__slug"],
+                              message_priority(row["schedule__priority"], manual=row["manual"]))
+                             for row in rows)
+                    try:
+                        if not may_publish():
+                            raise FenceLost("the lock is no longer held")
+                        if not books.beside:  # one batch, or a transaction: in line
+                            publisher.publish(items, fence=fence)
+                            pending = (_done(lambda: 0), rows)
+                            continue  # marked by the finally
+                        send = publisher.prepare(items, fence=fence)
+                    finally:
+                        finish()
+                    pending = (pusher.submit(send), rows)
+            finally:
+                finish()
+        except FenceLost as exc:
+            logger.warning("publishing stopped (%s): %s published=%d", exc, what, published)
     return published
+
+
+def _done(call: Callable[[], int]) -> Future[int]:
+    """`call()` run here, as a finished future."""
+    future: Future[int] = Future()
+    try:
+        future.set_result(call())
+    except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the future
+        future.set_exception(exc)
+    return future
 
 
 def _mark_published(ids: list[int]) -> None:

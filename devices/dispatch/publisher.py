@@ -34,7 +34,7 @@ nothing more and `FenceLost` is raised.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import json
 import os
 import re
@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from celery.utils.saferepr import saferepr
+from redis.exceptions import NoScriptError
 
 from devices.dispatch.queues import broker_priority
 from devices.dispatch.routing import COLLECT_TASK
@@ -169,22 +170,44 @@ class CollectPublisher:
 
         With a `fence`, all of them or none: `FenceLost` when the lock is no longer ours.
         """
+        return self.prepare(items, fence=fence)()
+
+    def prepare(self, items: Iterable[Item], *, fence: Fence | None = None) -> Callable[[], int]:
+        """`publish` in two steps: this builds the batch's messages and returns the call that
+        sends them (returning how many), so that the sending of one batch (mostly waiting for
+        the broker) can run in another thread while the next is built (fanout.publish_rows).
+
+        On Redis, the first message of a new queue and priority goes out here, through
+        send_task, after the fence's synchronous check; the rest only in the returned call,
+        atomically with the lock's check (the broker being the lock's Redis) or right after
+        a compare-and-extend of the lock. Other brokers do everything in the returned call.
+        """
         if self._confirmed is not None:
-            return self._send_confirmed(items, fence, self._confirmed)
+            confirmed, listed = self._confirmed, list(items)
+            return lambda: self._send_confirmed(listed, fence, confirmed)
         if not self._redis:
-            return self._send_each(items, fence)
+            listed = list(items)
+            return lambda: self._send_each(listed, fence)
         by_list: dict[tuple[str, int], list[str]] = {}
+        lists: dict[tuple[str | None, int], list[str]] = {}  # the same, by slug and priority
         for payload, slug, priority in items:
-            key = (self._queue(payload, slug), self._priority(priority))
-            by_list.setdefault(key, []).append(payload)
+            payloads = lists.get((slug, priority))
+            if payloads is None:
+                key = (self._queue(payload, slug), self._priority(priority))
+                payloads = lists[slug, priority] = by_list.setdefault(key, [])
+            payloads.append(payload)
         client = self.producer.channel.client
         atomic = fence is not None and fence.same_server(client)
-        if fence is not None and not atomic:
-            self._extend(fence)
-        sent, envelopes = self._envelopes(by_list, fence if atomic else None)
-        if envelopes:
-            self._push(client, envelopes, fence if atomic else None)
-        return sent + sum(len(batch) for batch in envelopes.values())
+        sent, envelopes = self._envelopes(by_list, fence)
+
+        def send() -> int:
+            if fence is not None and not atomic:
+                self._extend(fence)
+            if envelopes:
+                self._push(client, envelopes, fence if atomic else None)
+            return sent + sum(len(batch) for batch in envelopes.values())
+
+        return send
 
     def _send_each(self, items: Iterable[Item], fence: Fence | None) -> int:
         """Any other broker: Celery's own send_task per message, after the fence's check."""
@@ -250,7 +273,7 @@ class CollectPublisher:
                              argsrepr_maxlevels=self.app.conf.task_repr_maxlevels)
 
     def _envelopes(
-        self, by_list: dict[tuple[str, int], list[str]], atomic_fence: Fence | None
+        self, by_list: dict[tuple[str, int], list[str]], fence: Fence | None
     ) -> tuple[int, dict[str, list[str]]]:
         """The messages of each (queue, broker priority) from its template; the first of
         this publisher goes the ordinary way, which declares the queue (after a synchronous
@@ -260,7 +283,7 @@ class CollectPublisher:
         envelopes: dict[str, list[str]] = {}
         for (queue, priority), payloads in by_list.items():
             if (queue, priority) not in self._templates:
-                self._extend(atomic_fence)
+                self._extend(fence)
                 self.app.send_task(COLLECT_TASK, args=[payloads[0]], producer=self.producer,
                                    priority=priority)
                 self._templates[queue, priority] = self._template(queue, priority, payloads[0])
@@ -269,7 +292,7 @@ class CollectPublisher:
             if payloads:
                 template = self._templates[queue, priority]
                 key = self.producer.channel._q_for_pri(queue, priority)
-                envelopes.setdefault(key, []).extend(template.fill(p) for p in payloads)
+                envelopes.setdefault(key, []).extend(template.fill_many(payloads))
         return sent, envelopes
 
     def _push(
@@ -286,10 +309,11 @@ class CollectPublisher:
         queues = list(envelopes)
         if self._fenced_push is None:
             self._fenced_push = client.register_script(_FENCED_PUSH)
-        pushed = self._fenced_push(
-            keys=[atomic_fence.key, *queues],
-            args=[atomic_fence.value, *(len(envelopes[q]) for q in queues),
-                  *(e for q in queues for e in envelopes[q])],
+        pushed = _evalsha(
+            client, self._fenced_push,
+            [atomic_fence.key, *queues],
+            [atomic_fence.value, *(str(len(envelopes[q])) for q in queues)],
+            [e for q in queues for e in envelopes[q]],
         )
         if int(pushed) < 0:
             atomic_fence.lost()
@@ -336,6 +360,39 @@ class CollectPublisher:
         options = task._get_exec_options() if hasattr(task, "_get_exec_options") else {}
         return {"time_limit": options.get("time_limit"),
                 "soft_time_limit": options.get("soft_time_limit")}
+
+
+def _evalsha(client: Any, script: Any, keys: list[str], args: list[str],
+             envelopes: list[str]) -> Any:
+    """`script(keys=keys, args=[*args, *envelopes])` on a connection of `client`'s pool, the
+    command written here in the Redis protocol in a few joins: redis-py's packer encodes and
+    frames argument by argument, which a batch of 1,000 envelopes felt. The envelopes are
+    ASCII (JSON with every string escaped to ASCII, base64, hex ids), so a character is a
+    byte; anything else goes through redis-py's own call. Loads the script when the server
+    does not know it (as redis-py's Script does); a connection that failed is dropped, and
+    the error raised (nothing retries: the caller does not mark the batch published)."""
+    if not all(e.isascii() for e in envelopes):
+        return script(keys=keys, args=[*args, *envelopes])
+    head = [b"EVALSHA", script.sha.encode(), str(len(keys)).encode(),
+            *(k.encode() for k in keys), *(a.encode() for a in args)]
+    framed = b"".join(b"$%d\r\n%b\r\n" % (len(part), part) for part in head)
+    body = "".join([f"${len(e)}\r\n{e}\r\n" for e in envelopes]).encode()
+    command = [b"*%d\r\n" % (len(head) + len(envelopes)) + framed, body]
+    pool = client.connection_pool
+    connection = pool.get_connection()
+    try:
+        connection.send_packed_command(command)
+        try:
+            return connection.read_response()
+        except NoScriptError:
+            client.script_load(script.script)
+            connection.send_packed_command(command)
+            return connection.read_response()
+    except BaseException:
+        connection.disconnect()  # a reply may still be on its way: never reuse it
+        raise
+    finally:
+        pool.release(connection)
 
 
 class _ConfirmedChannel:
@@ -426,6 +483,13 @@ class _Template:
         pieces = self._MARKS.split(serialized)  # text, mark, text, mark, ..., text
         self.texts = pieces[0::2]
         self.marks = pieces[1::2]
+        # The same as one str.format pattern: {0} the id, {1} the delivery tag, {2} the
+        # argsrepr, {3} the body (the texts' own braces doubled).
+        fields = {_ID: '"{0}"', _TAG: '"{1}"', _ARGSREPR: '"{2}"', _BODY: '"{3}"'}
+        pattern = [self.texts[0].replace("{", "{{").replace("}", "}}")]
+        for mark, text in zip(self.marks, self.texts[1:], strict=True):
+            pattern += (fields[mark], text.replace("{", "{{").replace("}", "}}"))
+        self.pattern = "".join(pattern)
         self.argsrepr_maxsize = argsrepr_maxsize
         self.argsrepr_maxlevels = argsrepr_maxlevels
 
@@ -433,17 +497,28 @@ class _Template:
         return _argsrepr(payload, self.argsrepr_maxsize, self.argsrepr_maxlevels)
 
     def fill(self, payload: str) -> str:
-        task_id, tag = _uuid4_pair()
-        values = {
-            _ID: task_id,
-            _TAG: tag,
-            _ARGSREPR: json.dumps(self.argsrepr(payload))[1:-1],
-            _BODY: base64.b64encode(_body(payload)).decode(),
-        }
-        out = [self.texts[0]]
-        for mark, text in zip(self.marks, self.texts[1:], strict=True):
-            out += ('"', values[mark], '"', text)
-        return "".join(out)
+        return self.fill_many([payload])[0]
+
+    def fill_many(self, payloads: list[str]) -> list[str]:
+        """The envelopes of `payloads`, in order: the template's texts joined with each
+        message's ids, argsrepr and base64 body. The JSON escaping of a payload is done
+        once (one C call) and serves both the body and the argsrepr header; the ids of the
+        whole batch come from one urandom call."""
+        ids = _uuid4_strings(2 * len(payloads))
+        form = self.pattern.format
+        quick = self.argsrepr_maxsize - 1  # "[" counts against saferepr's limit
+        b64 = binascii.b2a_base64
+        out = []
+        for at, payload in enumerate(payloads):
+            escaped = _escape(payload)  # "…": the payload as a JSON string (ASCII)
+            if len(payload) < quick and "'" not in payload:
+                # _argsrepr's quick path, "['" + payload + "']", as JSON string content
+                argsrepr = "['" + escaped[1:-1] + "']"
+            else:
+                argsrepr = _escape(self.argsrepr(payload))[1:-1]
+            body = b64(f"[[{escaped}], {{}}, {_EMBED}]".encode(), newline=False).decode()
+            out.append(form(ids[2 * at], ids[2 * at + 1], argsrepr, body))
+        return out
 
 
 def _argsrepr(payload: str, maxsize: int, maxlevels: int) -> str:
@@ -453,6 +528,10 @@ def _argsrepr(payload: str, maxsize: int, maxlevels: int) -> str:
     if len(payload) < maxsize - 1:  # "[" counts against the limit
         return "['" + payload.replace("'", "\\'") + "']"
     return saferepr([payload], maxsize, maxlevels=maxlevels)
+
+
+# json.dumps of a str, with its default ensure_ascii: the quoted, escaped string, in one C call.
+_escape = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 
 
 def _body(payload: str) -> bytes:
@@ -485,13 +564,24 @@ class _AmqpTemplate:
 
 
 def _uuid4_pair() -> tuple[str, str]:
-    """Two random (version 4) UUIDs written as str(uuid.uuid4()) writes them, from one urandom
-    call: uuid.UUID's constructor and __str__ cost more than the randomness itself."""
-    raw = bytearray(os.urandom(32))
-    out = []
-    for at in (0, 16):
-        raw[at + 6] = (raw[at + 6] & 0x0F) | 0x40  # version 4
-        raw[at + 8] = (raw[at + 8] & 0x3F) | 0x80  # the RFC 4122 variant
-        h = raw[at:at + 16].hex()
-        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-    return out[0], out[1]
+    """Two random (version 4) UUIDs written as str(uuid.uuid4()) writes them."""
+    first, second = _uuid4_strings(2)
+    return first, second
+
+
+# The hex digit that carries the RFC 4122 variant (10xx) from any random hex digit.
+_VARIANT = {f"{n:x}": "89ab"[n & 3] for n in range(16)}
+
+
+def _uuid4_strings(count: int) -> list[str]:
+    """`count` random (version 4) UUIDs written as str(uuid.uuid4()) writes them, from one
+    urandom call: uuid.UUID's constructor and __str__, and a urandom call per UUID, cost more
+    than the randomness itself. 122 random bits each, as uuid4's: the version digit is "4",
+    the variant digit keeps two random bits."""
+    h = os.urandom(16 * count).hex()
+    variant = _VARIANT
+    return [
+        f"{h[at:at + 8]}-{h[at + 8:at + 12]}-4{h[at + 13:at + 16]}-"
+        f"{variant[h[at + 16]]}{h[at + 17:at + 20]}-{h[at + 20:at + 32]}"
+        for at in range(0, 32 * count, 32)
+    ]

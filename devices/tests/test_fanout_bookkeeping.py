@@ -83,13 +83,22 @@ def test_a_large_fan_out_marks_every_batch_on_a_second_connection_after_its_push
     occurrence = _occurrence(make_schedule(name="overlap"), 35)
     pushed: set[int] = set()
     marked_in: set[str] = set()
-    publish, mark = CollectPublisher.publish, fanout._mark_published
+    pushed_in: set[str] = set()
+    prepare, mark = CollectPublisher.prepare, fanout._mark_published
 
-    def publish_and_note(self: Any, items: Any, **kwargs: Any) -> int:
+    def prepare_and_note(self: Any, items: Any, **kwargs: Any) -> Any:
         items = list(items)
-        count = publish(self, items, **kwargs)
-        pushed.update(int(p.split('"result_id":')[1].split(",")[0]) for p, *_ in items)
-        return count
+        send = prepare(self, items, **kwargs)
+
+        def send_and_note() -> int:
+            import threading
+
+            count = send()  # the broker has them once this returns
+            pushed_in.add(threading.current_thread().name)
+            pushed.update(int(p.split('"result_id":')[1].split(",")[0]) for p, *_ in items)
+            return count
+
+        return send_and_note
 
     def check_and_mark(ids: list[int]) -> None:
         import threading
@@ -98,12 +107,13 @@ def test_a_large_fan_out_marks_every_batch_on_a_second_connection_after_its_push
         marked_in.add(threading.current_thread().name)
         mark(ids)
 
-    monkeypatch.setattr(CollectPublisher, "publish", publish_and_note)
+    monkeypatch.setattr(CollectPublisher, "prepare", prepare_and_note)
     monkeypatch.setattr(fanout, "_mark_published", check_and_mark)
 
     assert publish_pending(occurrence) == 35
 
     assert all(name.startswith("fanout-db") for name in marked_in)
+    assert all(name.startswith("fanout-push") for name in pushed_in)  # beside the building
     rows = DeviceBackupResult.objects.all()
     assert not rows.filter(published_at__isnull=True).exists()  # all marked on return
     assert set(rows.values_list("attempts", flat=True)) == {1}

@@ -178,3 +178,63 @@ def test_each_templated_message_has_its_own_ids_and_a_matching_argsrepr(
             assert headers["task"] == COLLECT_TASK
             ids |= {headers["id"], properties["delivery_tag"]}
     assert len(ids) == 12
+
+
+def _device_row(result_id: int, name: str, ip: str | None, slug: str | None) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    return {
+        "id": result_id, "device_id": result_id + 1000, "device__name": name,
+        "device__ip_address": ip, "schedule_id": 7 if result_id % 2 else None,
+        "scheduled_for": datetime(2027, 10, 3, 16, 30, tzinfo=UTC),
+        "is_catchup": bool(result_id % 3 == 0), "manual": bool(result_id % 2 == 0),
+        "device__collection_group__slug": slug, "attempts": result_id % 4,
+    }
+
+
+# Names and addresses whose JSON needs escaping: quotes, backslashes, control characters,
+# non-ASCII (BMP and beyond), with and without an apostrophe (argsrepr's two paths).
+AWKWARD = [
+    ('Core "Router" \\ Zürich – 東京', "fe80::1%eth0"),
+    ("l'atelier \\'\" \u2028\t\n\x00 😀", None),
+    ("plain", "10.0.0.1"),
+    ('\\\\"', '"\\'),
+]
+
+
+def test_templated_payload_is_the_compact_json_encoders_for_awkward_devices() -> None:
+    from devices.dispatch.fanout import collect_payload, collect_payload_fields
+
+    for n, (name, ip) in enumerate(AWKWARD, start=1):
+        for slug in (None, GROUP_SLUG):
+            row = _device_row(n, name, ip, slug)
+            expected = json.dumps(collect_payload_fields(row), separators=(",", ":"))
+            assert collect_payload(row) == expected
+            assert json.loads(collect_payload(row))["device_name"] == name
+
+
+def test_templated_body_and_argsrepr_are_byte_for_byte_celerys_for_awkward_devices(
+    redis_db: Any, send_task_calls: list[inspect.BoundArguments],
+) -> None:
+    """The body bytes are kombu's JSON of as_task_v2's body, and the argsrepr header
+    saferepr's, for payloads whose device name and address carry quotes, backslashes and
+    non-ASCII (the body is written from the payload's escaped text, not by json.dumps)."""
+    from devices.dispatch.fanout import collect_payload
+
+    payloads = [collect_payload(_device_row(n, name, ip, None))
+                for n, (name, ip) in enumerate(AWKWARD * 2, start=1)]
+    with CollectPublisher(app) as publisher:
+        assert publisher.publish([(p, None, 9) for p in payloads]) == len(payloads)
+    first, *templated = queued_messages(redis_db, DEFAULT_QUEUE)
+    (call,) = send_task_calls
+    assert len(templated) == len(payloads) - 1
+    seen = set()
+    for message in templated:
+        payload = _body(message)[0][0]
+        seen.add(payload)
+        celery = _celery_message(call, message["headers"]["id"], payload)
+        _type, _encoding, data = kombu_dumps(celery.body, serializer="json")
+        assert base64.b64decode(message["body"]) == data.encode()
+        assert message["headers"] == json.loads(json.dumps(celery.headers))
+        assert _masked(message) == _masked(first)
+    assert seen == set(payloads[1:])
