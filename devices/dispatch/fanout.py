@@ -10,7 +10,6 @@ atomically (`queued` → `running`), so a device is still collected once.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ from django.utils import timezone
 from devices.choices import TERMINAL_RESULT_STATUSES
 from devices.choices import DeviceBackupResultStatusChoices as Status
 from devices.choices import SkipReasonChoices as SkipReason
-from devices.dispatch.publisher import CollectPublisher, Fence, FenceLost
+from devices.dispatch.publisher import CollectPublisher, Fence, FenceLost, json_string
 from devices.metrics import count_finished, count_published
 from devices.models import Device, DeviceBackupResult, MaintenanceWindow
 from project.utc import utc_iso
@@ -197,12 +196,11 @@ _PAYLOAD = (
     '"scheduled_for":%s,"is_catchup":%s,"manual":%s,"collection_group":%s,"attempt":%d}'
 )
 _JSON_BOOL = {False: "false", True: "true"}
-_escape = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]  # C, as dumps
 
 
 def _json_text(value: str | None) -> str:
     """A string (or None) as the compact encoder writes it: quoted, escaped, ASCII."""
-    return "null" if value is None else _escape(value)
+    return "null" if value is None else json_string(value)
 
 
 def _json_int(value: int | None) -> str:
@@ -352,7 +350,8 @@ def publish_rows(
     from project.celery import app
 
     published = 0
-    pending: tuple[Future[int], list[dict[str, Any]]] | None = None
+    # The batch in flight: its sending (None when it was sent in line) and its rows.
+    pending: tuple[Future[int] | None, list[dict[str, Any]]] | None = None
 
     def finish() -> None:
         """Wait for the batch in flight, then mark it (it raises what its sending raised)."""
@@ -361,7 +360,8 @@ def publish_rows(
             return
         sending, rows = pending
         pending = None
-        sending.result()
+        if sending is not None:
+            sending.result()
         books.mark_published([r["id"] for r in rows])  # ascending: in id order
         published += len(rows)
         for schedule_id, count in Counter(r["schedule_id"] for r in rows).items():
@@ -380,7 +380,7 @@ def publish_rows(
                             raise FenceLost("the lock is no longer held")
                         if not books.beside:  # one batch, or a transaction: in line
                             publisher.publish(items, fence=fence)
-                            pending = (_done(lambda: 0), rows)
+                            pending = (None, rows)
                             continue  # marked by the finally
                         send = publisher.prepare(items, fence=fence)
                     finally:
@@ -391,16 +391,6 @@ def publish_rows(
         except FenceLost as exc:
             logger.warning("publishing stopped (%s): %s published=%d", exc, what, published)
     return published
-
-
-def _done(call: Callable[[], int]) -> Future[int]:
-    """`call()` run here, as a finished future."""
-    future: Future[int] = Future()
-    try:
-        future.set_result(call())
-    except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the future
-        future.set_exception(exc)
-    return future
 
 
 def _mark_published(ids: list[int]) -> None:

@@ -510,12 +510,12 @@ class _Template:
         b64 = binascii.b2a_base64
         out = []
         for at, payload in enumerate(payloads):
-            escaped = _escape(payload)  # "…": the payload as a JSON string (ASCII)
+            escaped = json_string(payload)  # "…": the payload as a JSON string (ASCII)
             if len(payload) < quick and "'" not in payload:
                 # _argsrepr's quick path, "['" + payload + "']", as JSON string content
                 argsrepr = "['" + escaped[1:-1] + "']"
             else:
-                argsrepr = _escape(self.argsrepr(payload))[1:-1]
+                argsrepr = json_string(self.argsrepr(payload))[1:-1]
             body = b64(f"[[{escaped}], {{}}, {_EMBED}]".encode(), newline=False).decode()
             out.append(form(ids[2 * at], ids[2 * at + 1], argsrepr, body))
         return out
@@ -530,8 +530,9 @@ def _argsrepr(payload: str, maxsize: int, maxlevels: int) -> str:
     return saferepr([payload], maxsize, maxlevels=maxlevels)
 
 
-# json.dumps of a str, with its default ensure_ascii: the quoted, escaped string, in one C call.
-_escape = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+# json.dumps of a str, with its default ensure_ascii: the quoted, escaped string, in one C call
+# (also the fan-out's payload template's, devices/dispatch/fanout.py).
+json_string = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 
 
 def _body(payload: str) -> bytes:
