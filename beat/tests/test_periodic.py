@@ -134,6 +134,7 @@ def test_a_crontab_task_is_due_at_its_minute() -> None:
 
 def test_the_tick_reads_the_change_marker_in_its_one_query() -> None:
     SchedulerState.load()
+    PeriodicTasks.objects.all().delete()  # a migration's PeriodicTask may have set it
     assert record_tick(datetime.now(UTC)) is None  # no edit ever made
     every(60)  # saving a task through the ORM moves django-celery-beat's marker
     marker = PeriodicTasks.last_change()
@@ -142,6 +143,39 @@ def test_the_tick_reads_the_change_marker_in_its_one_query() -> None:
         assert record_tick(datetime.now(UTC)) == marker
     assert len(captured) == 1
     assert SchedulerState.load().last_tick is not None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's commit modes")
+def test_the_heartbeat_commits_without_a_wal_flush_and_leaves_every_other_commit_durable() -> None:
+    """The tick's write waits for no fsync (it is most of an idle tick's time on a slow disk),
+    and the setting ends with its transaction: the fan-out's commits stay synchronous."""
+    SchedulerState.load()
+
+    def wal_syncs() -> int:  # the cluster's WAL fsyncs so far (this backend's stats flushed)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_force_next_flush()")
+        with connection.cursor() as cursor:  # a statement after it: the stats are reported
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute("SELECT wal_sync FROM pg_stat_wal")
+            return int(cursor.fetchone()[0])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW fsync")
+        if cursor.fetchone()[0] != "on":
+            pytest.skip("this PostgreSQL never flushes its WAL")
+    before = wal_syncs()
+    for _ in range(100):
+        SchedulerState.objects.filter(pk=1).update(is_running=True)  # an ordinary commit
+    durable = wal_syncs() - before
+    before = wal_syncs()
+    for _ in range(100):
+        record_tick(datetime.now(UTC))
+    heartbeats = wal_syncs() - before
+    assert durable >= 100  # each ordinary commit waited for its flush...
+    assert heartbeats < 50  # ...the heartbeats did not (the WAL writer flushes a few times)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
 
 
 @pytest.fixture
