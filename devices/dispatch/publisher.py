@@ -37,6 +37,7 @@ from __future__ import annotations
 import binascii
 import json
 import os
+import random
 import re
 import uuid
 from collections.abc import Callable, Iterable
@@ -576,13 +577,22 @@ _VARIANT = {f"{n:x}": "89ab"[n & 3] for n in range(16)}
 
 def _uuid4_strings(count: int) -> list[str]:
     """`count` random (version 4) UUIDs written as str(uuid.uuid4()) writes them, from one
-    urandom call: uuid.UUID's constructor and __str__, and a urandom call per UUID, cost more
-    than the randomness itself. 122 random bits each, as uuid4's: the version digit is "4",
-    the variant digit keeps two random bits."""
-    h = os.urandom(16 * count).hex()
+    call of the process's id generator: uuid.UUID's constructor and __str__, and a urandom
+    call per UUID, cost more than the randomness itself. 122 random bits each, as uuid4's:
+    the version digit is "4", the variant digit keeps two random bits."""
+    h = _IDS.randbytes(16 * count).hex()
     variant = _VARIANT
     return [
         f"{h[at:at + 8]}-{h[at + 8:at + 12]}-4{h[at + 13:at + 16]}-"
         f"{variant[h[at + 16]]}{h[at + 17:at + 20]}-{h[at + 20:at + 32]}"
         for at in range(0, 32 * count, 32)
     ]
+
+
+# The task ids' random bits. Task ids must be unique, not secret (Flower, the logs and the
+# broker show them), so they come from a generator seeded from os.urandom when the process
+# starts and again in each forked child, never shared: os.urandom itself, called per batch,
+# releases the GIL, and getting it back behind the fan-out's helper threads cost more than
+# building the batch's envelopes.
+_IDS = random.Random()
+os.register_at_fork(after_in_child=_IDS.seed)

@@ -238,3 +238,24 @@ def test_templated_body_and_argsrepr_are_byte_for_byte_celerys_for_awkward_devic
         assert message["headers"] == json.loads(json.dumps(celery.headers))
         assert _masked(message) == _masked(first)
     assert seen == set(payloads[1:])
+
+
+def test_a_forked_process_draws_task_ids_of_its_own() -> None:
+    """The ids come from a generator of the process (not os.urandom per batch): a child made
+    by fork (a worker pool, a daemonized beat) must not repeat its parent's next ids."""
+    import os
+
+    from devices.dispatch.publisher import _uuid4_strings
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next ids, then out at once
+        os.write(write, ",".join(_uuid4_strings(8)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 4096).decode().split(",")
+    os.close(read)
+    parent = _uuid4_strings(8)
+    assert len(child) == 8 and all(uuid.UUID(i).version == 4 for i in child + parent)
+    assert set(child).isdisjoint(parent)
