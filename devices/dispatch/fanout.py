@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -240,15 +241,21 @@ def next_held_at() -> datetime | None:
     return _held().order_by("publish_after").values_list("publish_after", flat=True).first()
 
 
-def _read_batch(base: QuerySet[DeviceBackupResult], after: int) -> list[dict[str, Any]]:
-    """The next batch of `base` (ordered by id) after the id `after`."""
-    return list(
-        base.filter(id__gt=after).values(  # type: ignore[arg-type]
+def _read_batch(
+    base: QuerySet[DeviceBackupResult], after: int, more: Callable[[], bool] | None = None,
+) -> list[dict[str, Any]]:
+    """The next batch of `base` (ordered by id) after the id `after`. With `more` (rows
+    still being created, `_CreatedAhead.more`), a short batch waits for them."""
+    size = settings.DEVICEVAULT.collection.publish_batch  # per round trip and UPDATE
+    rows: list[dict[str, Any]] = []
+    while True:
+        rows += base.filter(id__gt=rows[-1]["id"] if rows else after).values(  # type: ignore[arg-type]
             "id", "device_id", "schedule_id", "scheduled_for", "is_catchup", "manual",
             "attempts", "device__name", "device__ip_address",
             "device__collection_group__slug", "schedule__priority",
-        )[:settings.DEVICEVAULT.collection.publish_batch]  # per round trip and UPDATE
-    )
+        )[:size - len(rows)]
+        if len(rows) >= size or more is None or not more():
+            return rows
 
 
 class _Bookkeeping:
@@ -289,18 +296,22 @@ class _Bookkeeping:
                 raise mark.exception()  # type: ignore[misc]
         self._marks = [mark for mark in self._marks if not mark.done()]
 
-    def batches(self, base: QuerySet[DeviceBackupResult]) -> Iterator[list[dict[str, Any]]]:
-        """`base` in id order, a batch at a time (read one batch ahead, see above)."""
+    def batches(
+        self, base: QuerySet[DeviceBackupResult], more: Callable[[], bool] | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """`base` in id order, a batch at a time (read one batch ahead, see above); `more`:
+        see `_read_batch`."""
         base = base.order_by("id")
-        rows = _read_batch(base, 0)
+        rows = _read_batch(base, 0, more)
         size = settings.DEVICEVAULT.collection.publish_batch
         if len(rows) >= size and connection.vendor == "postgresql" \
                 and not connection.in_atomic_block:  # another connection sees committed rows
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanout-db")
         while rows:
-            ahead = self._pool.submit(_read_batch, base, rows[-1]["id"]) if self._pool else None
+            after = rows[-1]["id"]
+            ahead = self._pool.submit(_read_batch, base, after, more) if self._pool else None
             yield rows
-            rows = ahead.result() if ahead else _read_batch(base, rows[-1]["id"])
+            rows = ahead.result() if ahead else _read_batch(base, after, more)
 
     @property
     def beside(self) -> bool:
@@ -317,17 +328,18 @@ class _Bookkeeping:
 
 def publish_pending(
     occurrence: Occurrence, *, may_publish: Callable[[], bool] = lambda: True,
-    fence: Fence | None = None,
+    fence: Fence | None = None, more: Callable[[], bool] | None = None,
 ) -> int:
     """Publish every unpublished row of the occurrence, batch by batch; returns the count.
 
     `may_publish` is asked before each batch (the beat passes "do I still hold the lock"):
     when it says no, publishing stops at once and the rest waits for the next leader.
     With a `fence` (the beat's lock), each batch is published only while the lock is still
-    ours, checked atomically with the publish (devices/dispatch/publisher.py).
+    ours, checked atomically with the publish (devices/dispatch/publisher.py). `more`: the
+    occurrence's rows are still being created (`_CreatedAhead`).
     """
     return publish_rows(
-        _occurrence_rows(occurrence), may_publish=may_publish, fence=fence,
+        _occurrence_rows(occurrence), may_publish=may_publish, fence=fence, more=more,
         what=f"schedule={occurrence.schedule_id} "
              f"occurrence={occurrence.scheduled_for.isoformat()}",
     )
@@ -335,7 +347,7 @@ def publish_pending(
 
 def publish_rows(
     base: QuerySet[DeviceBackupResult], *, may_publish: Callable[[], bool] = lambda: True,
-    fence: Fence | None = None, what: str = "",
+    fence: Fence | None = None, more: Callable[[], bool] | None = None, what: str = "",
 ) -> int:
     """Publish the rows of `base` in id order, a batch per broker round trip, counting an
     attempt and noting `published_at` per batch once the broker has it (on PostgreSQL, for a
@@ -364,14 +376,12 @@ def publish_rows(
             sending.result()
         books.mark_published([r["id"] for r in rows])  # ascending: in id order
         published += len(rows)
-        for schedule_id, count in Counter(r["schedule_id"] for r in rows).items():
-            count_published(schedule_id, count)
 
     with CollectPublisher(app) as publisher, _Bookkeeping() as books, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="fanout-push") as pusher:
         try:
             try:
-                for rows in books.batches(base):
+                for rows in books.batches(base, more):
                     items = ((collect_payload(row), row["device__collection_group__slug"],
                               message_priority(row["schedule__priority"], manual=row["manual"]))
                              for row in rows)
@@ -379,18 +389,30 @@ def publish_rows(
                         if not may_publish():
                             raise FenceLost("the lock is no longer held")
                         if not books.beside:  # one batch, or a transaction: in line
-                            publisher.publish(items, fence=fence)
+                            _counted(publisher.publish(items, fence=fence), rows)
                             pending = (None, rows)
                             continue  # marked by the finally
                         send = publisher.prepare(items, fence=fence)
                     finally:
                         finish()
-                    pending = (pusher.submit(send), rows)
+                    pending = (pusher.submit(_send_and_count, send, rows), rows)
             finally:
                 finish()
         except FenceLost as exc:
             logger.warning("publishing stopped (%s): %s published=%d", exc, what, published)
     return published
+
+
+def _counted(sent: int, rows: list[dict[str, Any]]) -> int:
+    """Count the rows whose messages the broker just took, per schedule (in the thread that
+    sent them: a round trip to the metrics' Redis)."""
+    for schedule_id, count in Counter(r["schedule_id"] for r in rows).items():
+        count_published(schedule_id, count)
+    return sent
+
+
+def _send_and_count(send: Callable[[], int], rows: list[dict[str, Any]]) -> int:
+    return _counted(send(), rows)
 
 
 def _mark_published(ids: list[int]) -> None:
@@ -435,28 +457,151 @@ def enqueue_occurrence(
 ) -> tuple[int, int]:
     """Create the occurrence's rows (committed first), then publish them.
 
-    Returns (rows created now, messages published now).
+    A fleet larger than the first chunk, on PostgreSQL outside a transaction, is created
+    chunk by chunk ahead of its publishing (`_CreatedAhead`); otherwise in one transaction,
+    before publishing. Returns (rows created now, messages published now).
     """
     if devices is None:
         assert occurrence.schedule_id is not None, "a device backed up now names its device"
         devices = scheduled_devices(occurrence.schedule_id)
-    with transaction.atomic():
-        hold = NO_HOLD  # run-now is not held: an operator asked
-        if occurrence.schedule_id is not None and not occurrence.manual:
-            hold = windows_at(MaintenanceWindow.enabled_specs(), occurrence.scheduled_for)
-        created = _create_under_windows(occurrence, devices, hold)
-    if created and occurrence.schedule_id is not None:
-        overlapping = DeviceBackupResult.objects.filter(
-            schedule_id=occurrence.schedule_id, scheduled_for=occurrence.scheduled_for,
-            status=Status.SKIPPED, skip_reason=SkipReason.OVERLAP,
-        ).count()
-        if overlapping:
-            count_finished(Status.SKIPPED, overlapping)  # metrics, once committed
-            logger.warning("overlap: schedule=%s occurrence=%s skipped=%d (still queued or "
-                           "running from an earlier occurrence)", occurrence.schedule_id,
-                           occurrence.scheduled_for.isoformat(), overlapping)
-    published = publish_pending(occurrence, may_publish=may_publish, fence=fence)
-    return created, published
+    hold = NO_HOLD  # run-now is not held: an operator asked
+    if occurrence.schedule_id is not None and not occurrence.manual:
+        hold = windows_at(MaintenanceWindow.enabled_specs(), occurrence.scheduled_for)
+    first = _CreatedAhead.first_bound(devices)
+    if first is None:
+        with transaction.atomic():
+            created = _create_under_windows(occurrence, devices, hold)
+        _report(occurrence, hold, created)
+        published = publish_pending(occurrence, may_publish=may_publish, fence=fence)
+    else:
+        with _CreatedAhead(occurrence, devices, hold, first) as ahead:
+            published = publish_pending(occurrence, may_publish=may_publish, fence=fence,
+                                        more=ahead.more)
+        created = ahead.created
+        _report(occurrence, hold, created)
+    return created.total(), published
+
+
+def _report(occurrence: Occurrence, hold: Hold, created: Counter[int | None]) -> None:
+    """Log (and count) what the maintenance windows and the overlap policy did to the
+    occurrence's new rows: a line per window that held it, one for the devices skipped
+    because their earlier occurrence was still queued or running."""
+    for window in hold.skip:
+        logger.warning("maintenance: schedule=%s occurrence=%s window=%s skipped=%d",
+                       occurrence.schedule_id, occurrence.scheduled_for.isoformat(),
+                       window.id, created[window.id])
+    for window, end in sorted(hold.defer, key=lambda item: item[1], reverse=True):
+        logger.warning("maintenance: schedule=%s occurrence=%s window=%s %s=%d until %s",
+                       occurrence.schedule_id, occurrence.scheduled_for.isoformat(),
+                       window.id, DEFER, created[window.id], end.isoformat())
+    if not created.total() or occurrence.schedule_id is None:
+        return
+    overlapping = DeviceBackupResult.objects.filter(
+        schedule_id=occurrence.schedule_id, scheduled_for=occurrence.scheduled_for,
+        status=Status.SKIPPED, skip_reason=SkipReason.OVERLAP,
+    ).count()
+    if overlapping:
+        count_finished(Status.SKIPPED, overlapping)  # metrics, once committed
+        logger.warning("overlap: schedule=%s occurrence=%s skipped=%d (still queued or "
+                       "running from an earlier occurrence)", occurrence.schedule_id,
+                       occurrence.scheduled_for.isoformat(), overlapping)
+
+
+class _CreatedAhead:
+    """An occurrence's rows created chunk by chunk, each chunk of devices (in id order) in a
+    transaction of its own, on a connection of its own in a helper thread, while the rows of
+    the chunks already committed are published (`more`).
+
+    The chunks grow from two publish batches to sixteen, so that publishing starts after a
+    small first one. The guarantees are those of one INSERT: a chunk's rows are visible only
+    once committed, and each chunk's ids are above every earlier chunk's (it starts after
+    they committed), so reading the occurrence's rows in id order after the last one read
+    misses none. A crash or a lost lock midway leaves the rest of the occurrence uncreated
+    as well as unpublished: `last_tick` does not pass an occurrence until it was fanned out,
+    so the next leader fires it again, and the unique row per device-occurrence creates only
+    what is missing. Publishing that stops (a lost lock) stops the creating at the next
+    chunk; leaving the `with` waits for it and raises what it raised.
+    """
+
+    FIRST, LARGEST = 2, 16  # chunk sizes, in publish batches
+
+    @classmethod
+    def first_bound(cls, devices: QuerySet[Device]) -> int | None:
+        """The last device id of the first chunk, or None when the occurrence is made in one
+        transaction: a fleet within one chunk, SQLite, or inside a transaction (the rows
+        must be visible to this connection)."""
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            return None
+        return cls._bound(devices, None, cls.FIRST * settings.DEVICEVAULT.collection.publish_batch)
+
+    @staticmethod
+    def _bound(devices: QuerySet[Device], after: int | None, size: int) -> int | None:
+        """The id of the `size`-th device after the id `after` (None: fewer are left)."""
+        rest = devices if after is None else devices.filter(id__gt=after)
+        return rest.order_by("id").values_list("id", flat=True)[size - 1:size].first()
+
+    def __init__(self, occurrence: Occurrence, devices: QuerySet[Device], hold: Hold,
+                 first: int) -> None:
+        self.created: Counter[int | None] = Counter()
+        self._work = (occurrence, devices, hold, first)
+        self._changed = threading.Condition()
+        self._committed = self._seen = 0  # chunks committed; of them, made known by `more`
+        self._done = self._stop = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._create, name="fanout-create", daemon=True)
+
+    def __enter__(self) -> _CreatedAhead:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        with self._changed:
+            self._stop = True
+        self._thread.join()
+        if self._error is not None and exc_type is None:
+            raise self._error
+
+    def _create(self) -> None:
+        occurrence, devices, hold, first = self._work
+        bound: int | None = first
+        batch = settings.DEVICEVAULT.collection.publish_batch
+        after: int | None = None
+        size = self.FIRST * batch
+        try:
+            while True:
+                chunk = devices if after is None else devices.filter(id__gt=after)
+                if bound is not None:
+                    chunk = chunk.filter(id__lte=bound)
+                with transaction.atomic():
+                    with connection.cursor() as cursor:
+                        # A chunk's INSERT plans above jit_above_cost: compiling it took
+                        # longer than the per-row work JIT saves.
+                        cursor.execute("SET LOCAL jit = off")
+                    created = _create_under_windows(occurrence, chunk, hold)
+                self.created += created
+                with self._changed:
+                    self._committed += 1
+                    self._changed.notify_all()
+                    if bound is None or self._stop:
+                        return
+                after, size = bound, min(2 * size, self.LARGEST * batch)
+                bound = self._bound(devices, after, size)
+        except BaseException as exc:  # raised by __exit__, in the fan-out's thread
+            self._error = exc
+        finally:
+            connections.close_all()  # this thread's own connection
+            with self._changed:
+                self._done = True
+                self._changed.notify_all()
+
+    def more(self) -> bool:
+        """Wait until another chunk is committed (True), or none is left to come (False)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._committed > self._seen or self._done)
+            if self._committed > self._seen:
+                self._seen = self._committed
+                return True
+            return False
 
 
 NO_HOLD = Hold(skip=(), defer=())
@@ -469,11 +614,14 @@ def _in_scope(devices: QuerySet[Device], window: WindowSpec) -> QuerySet[Device]
                           | Q(collection_group_id__in=window.collection_groups))
 
 
-def _create_under_windows(occurrence: Occurrence, devices: QuerySet[Device], hold: Hold) -> int:
+def _create_under_windows(
+    occurrence: Occurrence, devices: QuerySet[Device], hold: Hold
+) -> Counter[int | None]:
     """The occurrence's rows as its maintenance windows say (schedules/policy.py): the devices
     of a `skip` window first (skip wins), then those of the `defer` windows from the latest
-    end (the latest wins), then the rest; the unique constraint keeps each device's first."""
-    created = 0
+    end (the latest wins), then the rest; the unique constraint keeps each device's first.
+    Returns the rows created per window id (None: the rest)."""
+    created: Counter[int | None] = Counter()
     for window in hold.skip:
         skipped = create_results(
             occurrence, _in_scope(devices, window), status=Status.SKIPPED,
@@ -481,17 +629,12 @@ def _create_under_windows(occurrence: Occurrence, devices: QuerySet[Device], hol
             error=f"inside maintenance window \u201c{window.name}\u201d (policy {SKIP})",
         )
         transaction.on_commit(functools.partial(count_finished, Status.SKIPPED, skipped))
-        logger.warning("maintenance: schedule=%s occurrence=%s window=%s skipped=%d",
-                       occurrence.schedule_id, occurrence.scheduled_for.isoformat(),
-                       window.id, skipped)
-        created += skipped
+        created[window.id] += skipped
     for window, end in sorted(hold.defer, key=lambda item: item[1], reverse=True):
-        deferred = create_results(occurrence, _in_scope(devices, window), fires_at=end)
-        logger.warning("maintenance: schedule=%s occurrence=%s window=%s %s=%d until %s",
-                       occurrence.schedule_id, occurrence.scheduled_for.isoformat(),
-                       window.id, DEFER, deferred, end.isoformat())
-        created += deferred
-    return created + create_results(occurrence, devices)
+        created[window.id] += create_results(occurrence, _in_scope(devices, window),
+                                             fires_at=end)
+    created[None] += create_results(occurrence, devices)
+    return created
 
 
 def record_missed(occurrence: Occurrence) -> int:
