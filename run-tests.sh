@@ -22,7 +22,7 @@ if command -v npm >/dev/null 2>&1; then
   echo "== api types"; scripts/api-types.sh --check
   echo "== vitest"; (cd frontend && npm test --silent)
 fi
-echo "== pytest (PostgreSQL)"; .venv/bin/python -m pytest "$@"
+echo "== pytest (PostgreSQL)"; .venv/bin/python -m pytest --durations=25 "$@"
 # The embedded default is SQLite: everything again on it (each web, worker and beat writes to
 # one file) except what measures or fuzzes the server rather than the database, the
 # devicevault.sh tests, which run SQLite already (a fresh clone in an empty namespace), the
@@ -32,7 +32,7 @@ echo "== pytest (PostgreSQL)"; .venv/bin/python -m pytest "$@"
 echo "== pytest (SQLite)"
 DATABASE_URL="sqlite:///$DEVICEVAULT_VAR_DIR/sqlite/devicevault.sqlite3" \
   DEVICEVAULT_VAR_DIR="$DEVICEVAULT_VAR_DIR/sqlite" \
-  exec .venv/bin/python -m pytest -m "not browser" --ignore=tests/test_bench_smoke.py \
+  exec .venv/bin/python -m pytest --durations=25 -m "not browser" --ignore=tests/test_bench_smoke.py \
   --ignore=tests/test_api_fuzz.py --ignore=tests/test_devicevault_sh.py \
   --ignore=devices/tests/test_fanout_rabbitmq.py --ignore=devices/tests/test_rabbitmq_processes.py \
   --ignore=devices/tests/test_publisher_sentinel.py --ignore=project/tests/test_redis_sentinel.py \

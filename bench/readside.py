@@ -89,9 +89,10 @@ def summaries(mode: str, out: Any, loadavg: Any) -> None:
 
 def open_day(out: Any, loadavg: Any) -> Any:
     """Give today (display zone), a day still open that no summary covers, a full day of
-    results: the newest earlier day's results copied in, their times squeezed into the part
-    of today gone by (up to ten minutes ago), so that the window's last day is read from its
-    results at whatever hour the run starts. Returns the call that removes them again."""
+    results: those of the day before the newest result's day (a whole day, wherever in its
+    day the fleet was made) copied in, their times squeezed into the part of today gone by
+    (up to ten minutes ago), so that the window's last day is read from its results at
+    whatever hour the run starts. Returns the call that removes them again."""
     from django.db import connection
     from django.utils import timezone
 
@@ -108,7 +109,7 @@ def open_day(out: Any, loadavg: Any) -> Any:
         newest = cursor.fetchone()[0]
         if newest is None:
             return lambda: None
-        day = newest.astimezone(zone).date()
+        day = newest.astimezone(zone).date() - timedelta(days=1)
         begins = local_midnight(day, zone)
         ends = local_midnight(day + timedelta(days=1), zone)
         gone = max(now - timedelta(minutes=10) - today, timedelta(minutes=1))
