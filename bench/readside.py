@@ -87,7 +87,7 @@ def summaries(mode: str, out: Any, loadavg: Any) -> None:
             "s", [seconds], note=f"load {loadavg()}")
 
 
-def open_day(out: Any, loadavg: Any) -> Any:
+def open_day(out: Any) -> Any:
     """Give today (display zone), a day still open that no summary covers, a full day of
     results: those of the day before the newest result's day (a whole day, wherever in its
     day the fleet was made) copied in, their times squeezed into the part of today gone by
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                 queries_row=value == "stale")
     if "analytics" in parts:
         summaries(args.summaries, out, loadavg)
-        remove = open_day(out, loadavg)
+        remove = open_day(out)
         try:
             end = display_today()
             start = end - timedelta(days=29)
