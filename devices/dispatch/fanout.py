@@ -389,7 +389,8 @@ def publish_rows(
                         if not may_publish():
                             raise FenceLost("the lock is no longer held")
                         if not books.beside:  # one batch, or a transaction: in line
-                            _counted(publisher.publish(items, fence=fence), rows)
+                            publisher.publish(items, fence=fence)
+                            _count(rows)
                             pending = (None, rows)
                             continue  # marked by the finally
                         send = publisher.prepare(items, fence=fence)
@@ -403,16 +404,17 @@ def publish_rows(
     return published
 
 
-def _counted(sent: int, rows: list[dict[str, Any]]) -> int:
+def _count(rows: list[dict[str, Any]]) -> None:
     """Count the rows whose messages the broker just took, per schedule (in the thread that
     sent them: a round trip to the metrics' Redis)."""
     for schedule_id, count in Counter(r["schedule_id"] for r in rows).items():
         count_published(schedule_id, count)
-    return sent
 
 
 def _send_and_count(send: Callable[[], int], rows: list[dict[str, Any]]) -> int:
-    return _counted(send(), rows)
+    sent = send()
+    _count(rows)
+    return sent
 
 
 def _mark_published(ids: list[int]) -> None:
